@@ -1,0 +1,6 @@
+"""Storage: SQLAlchemy models, engine and sessions, idempotent upserts, repositories, migrations.
+
+Modules: ``models`` (tables), ``types`` (UTC datetimes, JSON), ``engine`` (engines,
+sessions), ``upsert`` (ON CONFLICT writes), ``repo`` (queries), ``migrate`` (Alembic
+upgrade and the schema-version guard), ``errors``.
+"""

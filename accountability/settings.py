@@ -1,0 +1,110 @@
+"""Configuration from the environment and `.env` (SPEC §9).
+
+Secrets are `SecretStr` so that a settings object printed, logged or put in an exception shows
+`**********` instead of the value. A credential is only required by the command that uses it:
+`require_*` raise `ConfigError` naming the variable to set, which the CLI turns into exit 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from accountability.errors import ConfigError
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """Every variable of SPEC §9; field aliases are the environment variable names."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    registry: Path = Field(Path("registry.yaml"), validation_alias=_env("ACCOUNTABILITY_REGISTRY"))
+    database_url: str = Field(
+        "sqlite:///./accountability.db", validation_alias=_env("ACCOUNTABILITY_DATABASE_URL")
+    )
+    jira_url: str | None = Field(None, validation_alias=_env("JIRA_URL"))
+    jira_email: str | None = Field(None, validation_alias=_env("JIRA_EMAIL"))
+    jira_api_token: SecretStr | None = Field(None, validation_alias=_env("JIRA_API_TOKEN"))
+    jira_pat: SecretStr | None = Field(None, validation_alias=_env("JIRA_PAT"))
+    pagerduty_api_token: SecretStr | None = Field(
+        None, validation_alias=_env("PAGERDUTY_API_TOKEN")
+    )
+    pagerduty_api_url: str = Field(
+        "https://api.pagerduty.com", validation_alias=_env("PAGERDUTY_API_URL")
+    )
+    sync_start: date | None = Field(None, validation_alias=_env("ACCOUNTABILITY_SYNC_START"))
+    ca_bundle: Path | None = Field(None, validation_alias=_env("ACCOUNTABILITY_CA_BUNDLE"))
+    smtp_host: str = Field("localhost", validation_alias=_env("SMTP_HOST"))
+    smtp_port: int = Field(25, ge=1, le=65535, validation_alias=_env("SMTP_PORT"))
+    smtp_username: str | None = Field(None, validation_alias=_env("SMTP_USERNAME"))
+    smtp_password: SecretStr | None = Field(None, validation_alias=_env("SMTP_PASSWORD"))
+    smtp_starttls: bool = Field(False, validation_alias=_env("SMTP_STARTTLS"))
+    smtp_from: str = Field("accountability@localhost", validation_alias=_env("SMTP_FROM"))
+
+
+_ALIASES = {
+    name: str(field.validation_alias.choices[0])
+    for name, field in Settings.model_fields.items()
+    if isinstance(field.validation_alias, AliasChoices)
+}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; an invalid value is a `ConfigError` naming its variable.
+
+    The offending value is never echoed: it may be a secret.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            variable = _ALIASES.get(field, field.upper())
+            problems.append(f"{variable}: {error['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+@dataclass(frozen=True)
+class JiraCredentials:
+    """Cloud uses email + API token (basic auth); Data Center a personal access token."""
+
+    url: str
+    email: str | None
+    token: SecretStr
+    is_pat: bool
+
+
+def require_jira(settings: Settings) -> JiraCredentials:
+    if not settings.jira_url:
+        raise ConfigError("JIRA_URL is not set: set it to your site, e.g. https://acme.atlassian.net")
+    if settings.jira_pat is not None:
+        return JiraCredentials(settings.jira_url, None, settings.jira_pat, is_pat=True)
+    if not settings.jira_email or settings.jira_api_token is None:
+        missing = "JIRA_EMAIL" if not settings.jira_email else "JIRA_API_TOKEN"
+        raise ConfigError(
+            f"{missing} is not set: Jira Cloud needs JIRA_EMAIL and JIRA_API_TOKEN "
+            "(Data Center: JIRA_PAT)"
+        )
+    return JiraCredentials(settings.jira_url, settings.jira_email, settings.jira_api_token, False)
+
+
+def require_pagerduty_token(settings: Settings) -> SecretStr:
+    if settings.pagerduty_api_token is None:
+        raise ConfigError(
+            "PAGERDUTY_API_TOKEN is not set: create a REST API key in PagerDuty "
+            "(Integrations → API Access Keys) and export it"
+        )
+    if not settings.pagerduty_api_url.startswith("https://"):
+        raise ConfigError(
+            "PAGERDUTY_API_URL must start with https:// (the PagerDuty client refuses http)"
+        )
+    return settings.pagerduty_api_token

@@ -1,0 +1,272 @@
+"""HTTP plumbing shared by the connectors: TLS, redaction, and turning responses into errors.
+
+`check_response` classifies a response (retriable, fatal, auth, malformed); `connectors.retry`
+decides what to do about it. Both connectors go through here, the Jira one with its own
+`httpx.Client` and the PagerDuty one through the `pagerduty` client (itself an `httpx.Client`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import certifi
+import httpx
+
+from connectors.errors import (
+    AuthError,
+    ConnectorError,
+    FatalAPIError,
+    MalformedResponseError,
+    RetriableAPIError,
+)
+
+DEFAULT_TIMEOUT = 30.0
+_SECRET_PARAM_MARKERS = ("token", "key", "secret", "password", "signature")
+_REDACTED = "REDACTED"
+
+
+@dataclass(frozen=True)
+class ApiProfile:
+    """What differs between vendors when a response goes wrong.
+
+    Attributes:
+        name: the vendor as users know it ("Jira").
+        credentials_hint: the variables to check on 401/403.
+        url_variable: the variable holding the base URL, named when the server is not the API.
+        error_text: extracts the vendor's error text from a decoded JSON error body.
+    """
+
+    name: str
+    credentials_hint: str
+    url_variable: str
+    error_text: Callable[[Any], str | None]
+
+
+def redact_url(url: httpx.URL | str) -> str:
+    """The URL without userinfo and with token/key-like query values replaced."""
+    parsed = httpx.URL(str(url))
+    if parsed.userinfo:
+        parsed = parsed.copy_with(username=None, password=None)
+    if parsed.query:
+        params = [
+            (name, _REDACTED if _looks_secret(name) else value)
+            for name, value in parsed.params.multi_items()
+        ]
+        parsed = parsed.copy_with(params=params)
+    return str(parsed)
+
+
+def _looks_secret(name: str) -> bool:
+    lowered = name.lower()
+    return any(marker in lowered for marker in _SECRET_PARAM_MARKERS)
+
+
+def build_timeout(seconds: float = DEFAULT_TIMEOUT) -> httpx.Timeout:
+    """One bound for connect, read, write and pool waits: no request hangs forever."""
+    return httpx.Timeout(seconds)
+
+
+def build_ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
+    """System trust plus certifi, plus the extra CAs of `ACCOUNTABILITY_CA_BUNDLE` if given.
+
+    The extra bundle adds to the defaults instead of replacing them, so one setting serves a
+    corporate TLS proxy and the local sandbox (its own CA) without breaking public endpoints.
+    Loading the stores takes ~0.1 s, so contexts are shared (they are thread-safe), keyed by
+    the bundle's path and modification time so a regenerated bundle is read again.
+    """
+    if ca_bundle is None:
+        return _ssl_context(None, 0)
+    try:
+        modified = ca_bundle.stat().st_mtime_ns
+    except OSError as exc:
+        raise ConnectorError(
+            f"cannot read the CA bundle {ca_bundle} (ACCOUNTABILITY_CA_BUNDLE): {exc}"
+        ) from exc
+    return _ssl_context(str(ca_bundle), modified)
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context(ca_bundle: str | None, modified: int) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=certifi.where())
+    if ca_bundle is not None:
+        try:
+            context.load_verify_locations(cafile=ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConnectorError(
+                f"cannot load the CA bundle {ca_bundle} (ACCOUNTABILITY_CA_BUNDLE): {exc}"
+            ) from exc
+    return context
+
+
+def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -> float | None:
+    """The server's advice on when to come back, in seconds, or None.
+
+    `Retry-After` (seconds or an HTTP date) wins; otherwise PagerDuty's `ratelimit-reset`
+    (seconds to wait) or Jira's `X-RateLimit-Reset` (an ISO 8601 instant, minute precision).
+    """
+    moment = now or datetime.now(UTC)
+    for header in ("retry-after", "ratelimit-reset", "x-ratelimit-reset"):
+        value = response.headers.get(header)
+        if value:
+            delay = _parse_delay(value.strip(), moment)
+            if delay is not None:
+                return max(delay, 0.0)
+    return None
+
+
+def _parse_delay(value: str, now: datetime) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return _seconds_until(_parse_instant(value), now)
+    # A large number is an epoch timestamp, not a delay.
+    return number - now.timestamp() if number > 1e9 else number
+
+
+def _parse_instant(value: str) -> datetime | None:
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        pass
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _seconds_until(instant: datetime | None, now: datetime) -> float | None:
+    if instant is None:
+        return None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return (instant - now).total_seconds()
+
+
+def check_response(response: httpx.Response, profile: ApiProfile) -> None:
+    """Raise the `ConnectorError` a non-2xx response stands for; return on success."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    url = redact_url(response.request.url)
+    endpoint = f"{response.request.method} {url}"
+    server_message = _server_message(response, profile)
+    suffix = f": {server_message}" if server_message else ""
+    if status in (401, 403):
+        raise AuthError(
+            f"{profile.name} refused the credentials (HTTP {status}): check "
+            f"{profile.credentials_hint}{suffix}",
+            status=status,
+            url=url,
+            server_message=server_message,
+        )
+    if status == 429 or status >= 500:
+        raise RetriableAPIError(
+            f"{profile.name} answered HTTP {status} to {endpoint}{suffix}",
+            status=status,
+            url=url,
+            server_message=server_message,
+            retry_after=retry_after_seconds(response),
+        )
+    if 300 <= status < 400:
+        location = redact_url(response.headers.get("location", "?"))
+        raise FatalAPIError(
+            f"{profile.name} answered {endpoint} with a redirect (HTTP {status}) to {location}: "
+            f"is {profile.url_variable} right?",
+            status=status,
+            url=url,
+        )
+    raise FatalAPIError(
+        f"{profile.name} answered HTTP {status} to {endpoint}{suffix}",
+        status=status,
+        url=url,
+        server_message=server_message,
+    )
+
+
+def _server_message(response: httpx.Response, profile: ApiProfile) -> str | None:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return "an HTML page" if _is_html(response) else None
+    return profile.error_text(body)
+
+
+def parse_json(response: httpx.Response, profile: ApiProfile) -> Any:
+    """The decoded body of a successful response; an HTML page or non-JSON is malformed."""
+    url = redact_url(response.request.url)
+    if _is_html(response):
+        raise MalformedResponseError(
+            f"the server at {url} answered with an HTML page, not the {profile.name} API: "
+            f"is {profile.url_variable} right?",
+            status=response.status_code,
+            url=url,
+        )
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedResponseError(
+            f"the server at {url} answered HTTP {response.status_code} with a body that is not "
+            f"JSON, not the {profile.name} API: is {profile.url_variable} right?",
+            status=response.status_code,
+            url=url,
+        ) from exc
+
+
+def _is_html(response: httpx.Response) -> bool:
+    content_type = response.headers.get("content-type", "").lower()
+    if "html" in content_type:
+        return True
+    head = response.content[:64].lstrip().lower()
+    return head.startswith((b"<!doctype", b"<html"))
+
+
+def require_key(body: Any, key: str, expected: type, *, url: str, api: str) -> Any:
+    """`body[key]`, checked to be of the expected type, or `MalformedResponseError`."""
+    if not isinstance(body, dict) or not isinstance(body.get(key), expected):
+        found = sorted(body)[:10] if isinstance(body, dict) else type(body).__name__
+        raise MalformedResponseError(
+            f"{api} answered {url} without the expected {key!r} ({expected.__name__}); "
+            f"found {found}",
+            url=url,
+        )
+    return body[key]
+
+
+def transport_error(exc: httpx.TransportError, profile: ApiProfile, url: str) -> ConnectorError:
+    """A failure without a response: retriable, unless the TLS certificate was refused.
+
+    A certificate the trust store rejects will be rejected again, so retrying only delays
+    the one hint that helps: a private CA (the sandbox's, a corporate proxy's) belongs in
+    `ACCOUNTABILITY_CA_BUNDLE`.
+    """
+    if _is_certificate_error(exc):
+        return FatalAPIError(
+            f"the TLS certificate of {profile.name} at {url} is not trusted: check "
+            f"{profile.url_variable}, or add its CA to ACCOUNTABILITY_CA_BUNDLE ({exc})",
+            url=url,
+        )
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+    return RetriableAPIError(
+        f"the request to {profile.name} at {url} {kind}: {type(exc).__name__}: {exc}",
+        url=url,
+    )
+
+
+def _is_certificate_error(exc: BaseException) -> bool:
+    current: BaseException | None = exc
+    for _ in range(10):  # the chain is short: httpx -> httpcore -> ssl
+        if current is None:
+            return False
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

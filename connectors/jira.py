@@ -1,0 +1,493 @@
+"""Inbound Jira connector: issues by JQL and their full assignee/status history, as raw dicts.
+
+httpx directly (SPEC §11): one thread-safe `httpx.Client`, a bounded thread pool for the
+changelog batches, every call through `connectors.retry`. Cloud authenticates with email + API
+token (basic), Data Center with a personal access token (bearer).
+
+Two Jira facts shape this module:
+
+* Search uses the enhanced `POST /rest/api/3/search/jql`, paged by `nextPageToken` only; the
+  old `/rest/api/3/search` answers 410 since 2025, and offset paging over an `updated`-ordered
+  result skips or repeats issues that change while we read.
+* The changelog embedded in an issue is truncated, so histories always come from
+  `POST /rest/api/3/changelog/bulkfetch` (≤ 1000 issues per call), or, where that endpoint is
+  missing (404/405), from the paged per-issue `GET /rest/api/3/issue/{id}/changelog`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+from pydantic import SecretStr
+
+from connectors.errors import FatalAPIError, MalformedResponseError
+from connectors.http import (
+    ApiProfile,
+    build_ssl_context,
+    build_timeout,
+    check_response,
+    parse_json,
+    redact_url,
+    require_key,
+    transport_error,
+)
+from connectors.pagination import StartAtPaginator, TokenPaginator
+from connectors.retry import RetryPolicy, call_with_retry
+from connectors.stats import RequestStats
+
+log = logging.getLogger(__name__)
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+BULK_MAX_ISSUES = 1000
+"""Issues per bulk changelog request (the endpoint's documented maximum)."""
+BULK_MAX_FIELDS = 10
+"""Field ids per bulk changelog request (the endpoint's documented maximum)."""
+BULK_PAGE_SIZE = 1000
+CHANGELOG_PAGE_SIZE = 100
+"""`maxResults` of the per-issue changelog; Jira caps it at 100."""
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    method: str
+    path: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+MYSELF = _Endpoint("GET", "/rest/api/3/myself")
+SEARCH = _Endpoint("POST", "/rest/api/3/search/jql")
+BULK_CHANGELOG = _Endpoint("POST", "/rest/api/3/changelog/bulkfetch")
+ISSUE_CHANGELOG = _Endpoint("GET", "/rest/api/3/issue/{id}/changelog")
+
+
+def _jira_error_text(body: Any) -> str | None:
+    """Jira's `{"errorMessages": [...], "errors": {field: message}}` as one line."""
+    if not isinstance(body, dict):
+        return None
+    messages = body.get("errorMessages")
+    parts = [str(m) for m in messages if m] if isinstance(messages, list) else []
+    errors = body.get("errors")
+    if isinstance(errors, dict):
+        parts.extend(f"{field}: {message}" for field, message in errors.items())
+    if not parts and isinstance(body.get("message"), str):
+        parts.append(body["message"])
+    return "; ".join(parts) or None
+
+
+JIRA = ApiProfile(
+    name="Jira",
+    credentials_hint="JIRA_EMAIL and JIRA_API_TOKEN (or JIRA_PAT)",
+    url_variable="JIRA_URL",
+    error_text=_jira_error_text,
+)
+
+
+class JiraClient:
+    """Reads issues and their changelogs from one Jira site.
+
+    Example:
+        >>> with JiraClient("https://acme.atlassian.net", email="me@acme.example",
+        ...                 api_token=SecretStr("...")) as jira:   # doctest: +SKIP
+        ...     jql = build_jql(["SUP"], None, since, until)
+        ...     for page in jira.search(jql, fields=["assignee", "status", "updated"]):
+        ...         ids = [issue["id"] for issue in page]
+        ...         for issue_id, histories in jira.changelogs(ids):
+        ...             ...
+
+    Args:
+        base_url: the site (`JIRA_URL`), https (http only for localhost).
+        email, api_token: Cloud credentials (basic auth).
+        pat: a Data Center personal access token (bearer); wins over email + token.
+        ca_bundle: extra trusted CAs (`ACCOUNTABILITY_CA_BUNDLE`), added to the defaults.
+        timeout: seconds for each of connect, read, write and pool waits.
+        max_concurrency: changelog requests in flight at once.
+        max_attempts: attempts per request for 429, 5xx and transport errors.
+        sleep: how retries wait (tests pass a recorder).
+        transport: an httpx transport to use instead of the network (TLS settings are then
+            the transport's own).
+
+    Attributes:
+        stats: requests and retries per endpoint.
+        missing_changelogs: ids whose changelog answered 404 (deleted mid-sync) over the
+            client's lifetime; they are skipped, not fatal.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        email: str | None = None,
+        api_token: SecretStr | None = None,
+        pat: SecretStr | None = None,
+        ca_bundle: Path | None = None,
+        timeout: float = 30.0,
+        max_concurrency: int = 4,
+        max_attempts: int = 6,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        headers = {"Accept": "application/json"}
+        auth: httpx.Auth | None = None
+        if pat is not None:
+            headers["Authorization"] = f"Bearer {pat.get_secret_value()}"
+        elif email and api_token is not None:
+            auth = httpx.BasicAuth(email, api_token.get_secret_value())
+        else:
+            raise ValueError(
+                "Jira credentials missing: set JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or "
+                "JIRA_PAT (Data Center)"
+            )
+        self._http = httpx.Client(
+            base_url=_checked_base_url(base_url),
+            headers=headers,
+            auth=auth,
+            timeout=build_timeout(timeout),
+            verify=build_ssl_context(ca_bundle) if transport is None else True,
+            transport=transport,
+            limits=httpx.Limits(max_connections=max_concurrency + 2),
+            follow_redirects=False,
+        )
+        self._policy = RetryPolicy(max_attempts=max_attempts, sleep=sleep)
+        self._max_concurrency = max_concurrency
+        self._lock = threading.Lock()
+        self._timezone: ZoneInfo | None = None
+        self._bulk_supported: bool | None = None
+        self.stats = RequestStats()
+        self.missing_changelogs: list[str] = []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def account_timezone(self) -> ZoneInfo:
+        """The searching account's time zone: JQL dates without a zone are read in it."""
+        if self._timezone is None:
+            body = self._call(MYSELF)
+            name = require_key(body, "timeZone", str, url=self._url(MYSELF.path), api="Jira")
+            try:
+                self._timezone = ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise MalformedResponseError(
+                    f"Jira reported the account time zone {name!r}, which is not an IANA zone",
+                    url=self._url(MYSELF.path),
+                ) from exc
+        return self._timezone
+
+    def search(
+        self, jql: str, fields: Sequence[str], page_size: int = 100
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of raw issues matching `jql`, following `nextPageToken` to the end.
+
+        `fields` is required: the enhanced search returns bare ids without it. Jira may send
+        fewer than `page_size` issues per page when many fields are asked; only the token
+        decides whether more follow.
+        """
+        if not jql.strip():
+            raise ValueError("jql is empty: the enhanced search refuses unbounded queries")
+        if not fields:
+            raise ValueError("fields is empty: /search/jql would return issue ids only")
+        if not 1 <= page_size <= 5000:
+            raise ValueError("page_size must be between 1 and 5000")
+        paginator = TokenPaginator(self._url(SEARCH.path))
+        while not paginator.done:
+            body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": page_size}
+            if paginator.token:
+                body["nextPageToken"] = paginator.token
+            page = self._call(SEARCH, body=body)
+            issues = require_key(page, "issues", list, url=self._url(SEARCH.path), api="Jira")
+            if issues:
+                yield issues
+            paginator.advance(page, len(issues))
+
+    def changelogs(
+        self, issue_ids: Sequence[str], field_ids: Sequence[str] = ("assignee", "status")
+    ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """`(issue id, histories)` for every issue, histories complete and oldest first.
+
+        Each history keeps only its items for `field_ids` (histories left empty are dropped),
+        whichever endpoint served it. Ids are issue ids (digits), not keys: the bulk endpoint
+        answers by id. An issue whose changelog answers 404 is left out and recorded in
+        `missing_changelogs`.
+        """
+        ids = _unique_issue_ids(issue_ids)
+        fields = tuple(field_ids)
+        if not 1 <= len(fields) <= BULK_MAX_FIELDS:
+            raise ValueError(f"field_ids must name 1 to {BULK_MAX_FIELDS} fields")
+        if not ids:
+            return
+        batches = [ids[i : i + BULK_MAX_ISSUES] for i in range(0, len(ids), BULK_MAX_ISSUES)]
+        if self._bulk_supported is None:
+            first = self._probe_bulk(batches[0], fields)
+            if first is not None:
+                yield from first.items()
+                batches = batches[1:]
+        if self._bulk_supported:
+            for merged in self._in_parallel(lambda b: self._bulk_batch(b, fields), batches):
+                yield from merged.items()
+            return
+        for issue_id, histories in self._in_parallel(
+            lambda i: (i, self._issue_changelog(i, fields)), ids
+        ):
+            if histories is not None:
+                yield issue_id, histories
+
+    def _probe_bulk(
+        self, batch: list[str], fields: tuple[str, ...]
+    ) -> dict[str, list[dict[str, Any]]] | None:
+        """The first batch, alone: a 404/405 means this Jira has no bulk endpoint, for good."""
+        try:
+            merged = self._bulk_batch(batch, fields)
+        except FatalAPIError as exc:
+            if exc.status not in (404, 405):
+                raise
+            log.info("Jira has no bulk changelog endpoint (HTTP %s): per-issue paging", exc.status)
+            self._bulk_supported = False
+            return None
+        self._bulk_supported = True
+        return merged
+
+    def _bulk_batch(
+        self, ids: list[str], fields: tuple[str, ...]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Histories of up to 1000 issues, pages merged per issue (an issue spans pages)."""
+        url = self._url(BULK_CHANGELOG.path)
+        merged: dict[str, list[dict[str, Any]]] = {issue_id: [] for issue_id in ids}
+        seen: set[tuple[str, str]] = set()
+        paginator = TokenPaginator(url)
+        while not paginator.done:
+            body: dict[str, Any] = {
+                "issueIdsOrKeys": ids,
+                "fieldIds": list(fields),
+                "maxResults": BULK_PAGE_SIZE,
+            }
+            if paginator.token:
+                body["nextPageToken"] = paginator.token
+            page = self._call(BULK_CHANGELOG, body=body)
+            logs = require_key(page, "issueChangeLogs", list, url=url, api="Jira")
+            for entry in logs:
+                issue_id = _issue_id_of(entry, url)
+                bucket = merged.setdefault(issue_id, [])
+                for history in _histories_of(entry, url):
+                    key = (issue_id, str(history.get("id")))
+                    if history.get("id") is not None and key in seen:
+                        continue
+                    seen.add(key)
+                    kept = _only_fields(history, fields)
+                    if kept is not None:
+                        bucket.append(kept)
+            paginator.advance(page, len(logs))
+        return merged
+
+    def _issue_changelog(
+        self, issue_id: str, fields: tuple[str, ...]
+    ) -> list[dict[str, Any]] | None:
+        """One issue's histories via `startAt` paging, or None when the issue is gone (404)."""
+        path = ISSUE_CHANGELOG.path.format(id=issue_id)
+        histories: list[dict[str, Any]] = []
+        paginator = StartAtPaginator()
+        while not paginator.done:
+            params = {"startAt": paginator.start_at, "maxResults": CHANGELOG_PAGE_SIZE}
+            try:
+                page = self._call(ISSUE_CHANGELOG, path=path, params=params)
+            except FatalAPIError as exc:
+                if exc.status != 404:
+                    raise
+                log.warning("Jira issue %s has no changelog (HTTP 404): skipped", issue_id)
+                with self._lock:
+                    self.missing_changelogs.append(issue_id)
+                return None
+            values = require_key(page, "values", list, url=self._url(path), api="Jira")
+            for history in values:
+                kept = _only_fields(history, fields) if isinstance(history, dict) else None
+                if kept is not None:
+                    histories.append(kept)
+            paginator.advance(page, len(values))
+        return histories
+
+    def _in_parallel(self, work: Callable[[A], R], items: Sequence[A]) -> Iterator[R]:
+        """`work` over `items` on at most `max_concurrency` threads, results in input order."""
+        if len(items) <= 1 or self._max_concurrency == 1:
+            yield from map(work, items)
+            return
+        workers = min(self._max_concurrency, len(items))
+        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jira")
+        try:
+            yield from executor.map(work, items)
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _call(
+        self,
+        endpoint: _Endpoint,
+        *,
+        path: str | None = None,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Any:
+        """One API call with the retry policy; the decoded JSON body."""
+        target = path or endpoint.path
+        url = self._url(target)
+
+        def attempt() -> Any:
+            self.stats.record_request(endpoint.label)
+            try:
+                response = self._http.request(endpoint.method, target, params=params, json=body)
+            except httpx.TransportError as exc:
+                raise transport_error(exc, JIRA, url) from exc
+            check_response(response, JIRA)
+            return parse_json(response, JIRA)
+
+        return call_with_retry(attempt, self._policy, stats=self.stats, endpoint=endpoint.label)
+
+    def _url(self, path: str) -> str:
+        return redact_url(self._http.base_url.join(path.lstrip("/")))
+
+
+def _checked_base_url(base_url: str) -> str:
+    url = httpx.URL(base_url.strip())
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"JIRA_URL must be an http(s) URL, got {redact_url(base_url)!r}")
+    if url.scheme == "http" and url.host not in _LOOPBACK_HOSTS:
+        raise ValueError("JIRA_URL must use https:// (credentials would travel in clear text)")
+    # Credentials in the URL would be logged by httpx with every request; ours travel in
+    # the Authorization header only.
+    return str(url.copy_with(username=None, password=None)).rstrip("/")
+
+
+def _unique_issue_ids(issue_ids: Sequence[str]) -> list[str]:
+    if isinstance(issue_ids, str):
+        raise TypeError("issue_ids must be a sequence of ids, not one string")
+    ids = list(dict.fromkeys(str(issue_id) for issue_id in issue_ids))
+    keys = [issue_id for issue_id in ids if not issue_id.isdigit()]
+    if keys:
+        raise ValueError(
+            f"changelogs() takes issue ids (digits), not keys such as {keys[0]!r}: "
+            "the bulk endpoint answers by id"
+        )
+    return ids
+
+
+def _issue_id_of(entry: Any, url: str) -> str:
+    issue_id = entry.get("issueId") if isinstance(entry, dict) else None
+    if not isinstance(issue_id, str | int):
+        raise MalformedResponseError(
+            f"Jira answered {url} with a changelog without issueId", url=url
+        )
+    return str(issue_id)
+
+
+def _histories_of(entry: dict[str, Any], url: str) -> list[dict[str, Any]]:
+    histories = entry.get("changeHistories", [])
+    if not isinstance(histories, list) or not all(isinstance(h, dict) for h in histories):
+        raise MalformedResponseError(
+            f"Jira answered {url} with changeHistories that are not a list of objects", url=url
+        )
+    return histories
+
+
+def _only_fields(history: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any] | None:
+    """The history with only its items for `fields`, or None if none is left.
+
+    Data Center items may lack `fieldId`; their `field` name is used then.
+    """
+    items = history.get("items")
+    if not isinstance(items, list):
+        return None
+    kept = [
+        item
+        for item in items
+        if isinstance(item, dict) and (item.get("fieldId") or item.get("field")) in fields
+    ]
+    if not kept:
+        return None
+    return {**history, "items": kept}
+
+
+def build_jql(
+    projects: Sequence[str],
+    extra: str | None,
+    updated_from: datetime,
+    updated_to: datetime | None,
+) -> str:
+    """JQL for the issues of `projects` updated in [updated_from, updated_to), oldest first.
+
+    Bounds are epoch milliseconds, which Jira reads without a time zone; a `"yyyy-MM-dd HH:mm"`
+    date would be read in the account's zone and shift the window by its UTC offset.
+    `extra` (the registry's `jql`) is ANDed in parentheses.
+
+    Example:
+        >>> build_jql(["SUP"], "labels = ai", datetime(2026, 1, 1, tzinfo=UTC), None)
+        'project in ("SUP") AND (labels = ai) AND updated >= 1767225600000 ORDER BY updated ASC'
+    """
+    if isinstance(projects, str) or not projects:
+        raise ValueError("projects must be a non-empty list of project keys")
+    clauses = [f"project in ({', '.join(_jql_string(p) for p in projects)})"]
+    if extra and extra.strip():
+        if "order by" in " ".join(extra.lower().split()):
+            raise ValueError("the registry's jql must not contain ORDER BY: it is ANDed in")
+        clauses.append(f"({extra.strip()})")
+    clauses.append(f"updated >= {_epoch_millis(updated_from, round_up=False)}")
+    if updated_to is not None:
+        if updated_to <= updated_from:
+            raise ValueError("updated_to must be after updated_from")
+        clauses.append(f"updated < {_epoch_millis(updated_to, round_up=True)}")
+    return " AND ".join(clauses) + " ORDER BY updated ASC"
+
+
+def format_jql_date(dt: datetime, account_tz: ZoneInfo, *, round_up: bool = False) -> str:
+    """`dt` as a JQL date, `"yyyy-MM-dd HH:mm"` in the account's zone (Jira reads it there).
+
+    JQL dates have minute precision: a lower bound is floored to the minute; pass
+    `round_up=True` for an upper bound so the last partial minute is not lost.
+    """
+    _require_aware(dt)
+    local = dt.astimezone(account_tz)
+    floored = local.replace(second=0, microsecond=0)
+    if round_up and floored != local:
+        floored += timedelta(minutes=1)
+    return floored.strftime("%Y-%m-%d %H:%M")
+
+
+def _epoch_millis(dt: datetime, *, round_up: bool) -> int:
+    _require_aware(dt)
+    micros = (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    return -(-micros // 1000) if round_up else micros // 1000
+
+
+def _require_aware(dt: datetime) -> None:
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"naive datetime {dt.isoformat()}: pass an aware datetime (UTC)")
+
+
+def _jql_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

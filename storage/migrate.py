@@ -1,0 +1,98 @@
+"""Alembic, configured in code so migrations run from an installed package (no alembic.ini).
+
+``upgrade`` is what ``accountability db upgrade`` runs; ``check_schema`` is the guard
+every other command runs first, so a stale or foreign database fails with a message
+that says what to do instead of an SQL error halfway through a run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+
+from storage.engine import make_engine
+from storage.errors import SchemaNotMigrated, SchemaOutdated, SchemaTooNew, StorageError
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "SchemaNotMigrated",
+    "SchemaOutdated",
+    "SchemaTooNew",
+    "StorageError",
+    "alembic_config",
+    "check_schema",
+    "current_revisions",
+    "head_revision",
+    "upgrade",
+]
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+UPGRADE_HINT = "run `accountability db upgrade`"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config pointing at the packaged migrations.
+
+    The connection travels in ``Config.attributes`` rather than as a URL option: a URL
+    in the config would go through configparser interpolation (``%`` in passwords).
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations have {len(heads)} heads, expected one: {heads}")
+    return heads[0]
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Apply migrations up to ``revision`` (default: the newest)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+    finally:
+        engine.dispose()
+
+
+def current_revisions(connection: Connection) -> tuple[str, ...]:
+    """The revisions the database is stamped with (empty when it was never migrated)."""
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise a :class:`~storage.errors.StorageError` unless the database is at the head revision.
+
+    Raises:
+        SchemaNotMigrated: the database has no schema.
+        SchemaOutdated: it is at an older revision this version knows.
+        SchemaTooNew: it is at a revision this version does not know (a newer release).
+    """
+    where = engine.url.render_as_string(hide_password=True)
+    with engine.connect() as connection:
+        current = current_revisions(connection)
+    if not current:
+        raise SchemaNotMigrated(f"database at {where} has no schema; {UPGRADE_HINT}")
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    unknown = [rev for rev in current if rev not in known]
+    if unknown:
+        raise SchemaTooNew(
+            f"database at {where} was migrated by a newer version of accountability-stack "
+            f"(revision {', '.join(unknown)} unknown); upgrade the tool"
+        )
+    head = head_revision()
+    if current != (head,):
+        raise SchemaOutdated(
+            f"database at {where} is at revision {', '.join(current)}, this version needs "
+            f"{head}; {UPGRADE_HINT}"
+        )

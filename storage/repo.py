@@ -1,0 +1,220 @@
+"""Repository functions: the few queries whose correctness lives in the storage layer.
+
+They take and return plain values or mapped rows, flush but never commit: the caller's
+transaction (``session_scope``) decides when a write becomes visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import AlertOutbox, Person, RegistrySnapshot, SyncCursor, utcnow
+from storage.upsert import insert_ignore, upsert
+
+PERSON_FIELDS = ("id", "name", "email", "jira_account_id", "pagerduty_user_id")
+MAX_ERROR_CHARS = 2_000
+
+
+# --- registry -----------------------------------------------------------------------------
+
+
+def save_registry_snapshot(
+    session: Session,
+    *,
+    content_hash: str,
+    organization: str,
+    source: str,
+    content: str,
+    people: Sequence[Mapping[str, Any]],
+    loaded_at: datetime | None = None,
+) -> int:
+    """Store a loaded registry and make ``people`` match it; return the snapshot id.
+
+    The same content (hash) loaded twice keeps its first snapshot row. ``people`` are
+    dicts with ``id``, ``name`` and optional ``email``, ``jira_account_id``,
+    ``pagerduty_user_id``; people absent from this registry are removed.
+    """
+    insert_ignore(
+        session,
+        RegistrySnapshot,
+        [
+            {
+                "content_hash": content_hash,
+                "organization": organization,
+                "source": source,
+                "content": content,
+                "loaded_at": loaded_at or utcnow(),
+            }
+        ],
+        conflict=["content_hash"],
+    )
+    rows = [
+        {field: person.get(field) for field in PERSON_FIELDS}
+        | {"snapshot_content_hash": content_hash}
+        for person in people
+    ]
+    upsert(session, Person, rows, skip_unchanged=True)
+    session.execute(delete(Person).where(Person.id.not_in([row["id"] for row in rows])))
+    return session.execute(
+        select(RegistrySnapshot.id).where(RegistrySnapshot.content_hash == content_hash)
+    ).scalar_one()
+
+
+# --- sync cursors ---------------------------------------------------------------------------
+
+
+def get_cursor(session: Session, source: str, partition: str) -> datetime | None:
+    """Where the last committed sync of this source partition ended (None: never synced)."""
+    return session.scalar(
+        select(SyncCursor.cursor).where(
+            SyncCursor.source == source, SyncCursor.partition == partition
+        )
+    )
+
+
+def set_cursor(
+    session: Session,
+    source: str,
+    partition: str,
+    cursor: datetime,
+    *,
+    details: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Move the cursor. Call it in the transaction that stored the data it covers."""
+    upsert(
+        session,
+        SyncCursor,
+        [
+            {
+                "source": source,
+                "partition": partition,
+                "cursor": cursor,
+                "updated_at": now or utcnow(),
+                "details": dict(details or {}),
+            }
+        ],
+    )
+
+
+# --- alert outbox ---------------------------------------------------------------------------
+
+
+def claim_pending_alerts(
+    session: Session,
+    worker_id: str,
+    now: datetime,
+    limit: int = 100,
+    *,
+    stale_after: timedelta | None = None,
+) -> list[AlertOutbox]:
+    """Claim up to ``limit`` due alerts for ``worker_id`` (status pending → sending).
+
+    No two workers ever claim the same row. PostgreSQL: ``SELECT … FOR UPDATE SKIP
+    LOCKED`` hands concurrent workers disjoint rows without waiting. SQLite has one
+    writer at a time: candidates are read, then claimed by an ``UPDATE … WHERE
+    status = 'pending'``; a row another worker claimed in between is not updated and
+    the read is retried.
+
+    Commit right after claiming, before sending: the claim must be visible to other
+    workers, and on SQLite an open write transaction blocks them.
+
+    Args:
+        stale_after: also reclaim rows left ``sending`` for longer than this (a worker
+            died mid-send). Off by default: a reclaimed alert may go out twice, which
+            the "at most once" promise forbids unless the channel deduplicates.
+    """
+    due = and_(AlertOutbox.status == "pending", AlertOutbox.next_attempt_at <= now)
+    if stale_after is not None:
+        stale = and_(AlertOutbox.status == "sending", AlertOutbox.claimed_at < now - stale_after)
+        due = or_(due, stale)
+    candidates = (
+        select(AlertOutbox.id)
+        .where(due)
+        .order_by(AlertOutbox.next_attempt_at, AlertOutbox.id)
+        .limit(limit)
+    )
+    claim = {"status": "sending", "claimed_by": worker_id, "claimed_at": now}
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(session.scalars(candidates.with_for_update(skip_locked=True)))
+        if ids:
+            session.execute(
+                update(AlertOutbox).where(AlertOutbox.id.in_(ids)).values(claim),
+                execution_options={"synchronize_session": False},
+            )
+        claimed = ids
+    else:
+        claimed = []
+        while len(claimed) < limit:
+            ids = list(session.scalars(candidates.limit(limit - len(claimed))))
+            if not ids:
+                break
+            won = session.scalars(
+                update(AlertOutbox)
+                .where(AlertOutbox.id.in_(ids), due)
+                .values(claim)
+                .returning(AlertOutbox.id),
+                execution_options={"synchronize_session": False},
+            )
+            claimed.extend(won)
+    if not claimed:
+        return []
+    return list(
+        session.scalars(
+            select(AlertOutbox)
+            .where(AlertOutbox.id.in_(claimed))
+            .order_by(AlertOutbox.next_attempt_at, AlertOutbox.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def mark_sent(
+    session: Session, alert_id: int, *, now: datetime, provider_id: str | None = None
+) -> None:
+    """Record a delivered alert (``provider_id``: the channel's message or event id)."""
+    session.execute(
+        update(AlertOutbox)
+        .where(AlertOutbox.id == alert_id)
+        .values(status="sent", sent_at=now, provider_id=provider_id, last_error=None),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def mark_failed(
+    session: Session,
+    alert_id: int,
+    *,
+    next_attempt_at: datetime,
+    error: str,
+    max_attempts: int,
+) -> str:
+    """Record a failed attempt; return the new status.
+
+    The alert goes back to ``pending`` until ``next_attempt_at``, or to ``dead`` once
+    it has failed ``max_attempts`` times. The error is kept (truncated) for operators;
+    callers must pass a message already free of secrets.
+    """
+    attempts = AlertOutbox.attempts + 1
+    status = session.scalar(
+        update(AlertOutbox)
+        .where(AlertOutbox.id == alert_id)
+        .values(
+            status=case((attempts >= max_attempts, "dead"), else_="pending"),
+            attempts=attempts,
+            last_error=error[:MAX_ERROR_CHARS],
+            next_attempt_at=next_attempt_at,
+            claimed_by=None,
+            claimed_at=None,
+        )
+        .returning(AlertOutbox.status),
+        execution_options={"synchronize_session": False},
+    )
+    if status is None:
+        raise LookupError(f"no alert with id {alert_id}")
+    return status

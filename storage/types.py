@@ -1,0 +1,50 @@
+"""Column types shared by every model: UTC-aware datetimes and portable JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    PostgreSQL stores it as ``timestamptz``. SQLite has no timestamp type: the value
+    is converted to UTC and stored without an offset, so stored strings sort in time
+    order, and it comes back with ``tzinfo=UTC``. Naive datetimes are refused rather
+    than guessed at: a naive value is almost always local time read by mistake.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: pass an aware UTC value")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def json_type() -> TypeEngine[Any]:
+    """JSON everywhere, JSONB on PostgreSQL (indexable, comparable with ``IS DISTINCT FROM``).
+
+    Python ``None`` is stored as SQL NULL, not as the JSON literal ``null``.
+    """
+    return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")

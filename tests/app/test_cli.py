@@ -1,0 +1,110 @@
+"""The `accountability` command as a user runs it: exit codes, messages, files written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "registry.yaml"
+
+
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script in a clean environment (no .env, no inherited config)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ACCOUNTABILITY_", "JIRA_",
+                                                                      "PAGERDUTY_", "SMTP_"))}
+    base.update(env or {})
+    script = Path(sys.executable).with_name("accountability")
+    return subprocess.run([str(script), *args], cwd=cwd, env=base, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_validate_example_registry_exits_0(tmp_path: Path) -> None:
+    result = run("registry", "validate", str(EXAMPLE), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "is valid: 3 workflows" in result.stdout
+
+
+def test_validate_reads_accountability_registry_by_default(tmp_path: Path) -> None:
+    result = run("registry", "validate", cwd=tmp_path,
+                 env={"ACCOUNTABILITY_REGISTRY": str(EXAMPLE)})
+    assert result.returncode == 0, result.stderr
+
+
+def test_broken_registry_exits_2_with_line_numbers_and_no_traceback(tmp_path: Path) -> None:
+    broken = tmp_path / "registry.yaml"
+    broken.write_text(
+        EXAMPLE.read_text(encoding="utf-8").replace(
+            "{id: resolution, owner: sam,", "{id: resolution, owner: smm,"
+        ),
+        encoding="utf-8",
+    )
+    line = next(
+        n for n, text in enumerate(broken.read_text().splitlines(), 1) if "owner: smm" in text
+    )
+    result = run("registry", "validate", str(broken), cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"registry.yaml:{line}:" in result.stderr
+    assert "workflows.support.stages[1].owner" in result.stderr
+    assert "smm" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_missing_registry_file_exits_2(tmp_path: Path) -> None:
+    result = run("registry", "validate", str(tmp_path / "nope.yaml"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nope.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_map_writes_html_page(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "support.html"
+    result = run("map", "support", "--out", str(target), "--registry", str(EXAMPLE), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    html = target.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "Support resolution time" in html
+    assert "http://" not in html and "https://" not in html  # self-contained: no external assets
+
+
+def test_map_unknown_workflow_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "x.html"
+    result = run("map", "billing", "--out", str(target), "--registry", str(EXAMPLE), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown workflow 'billing'" in result.stderr
+    assert not target.exists()
+
+
+def test_db_upgrade_then_commands_accept_the_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    first = run("db", "upgrade", cwd=tmp_path, env={"ACCOUNTABILITY_DATABASE_URL": url})
+    assert first.returncode == 0, first.stderr
+    again = run("db", "upgrade", cwd=tmp_path, env={"ACCOUNTABILITY_DATABASE_URL": url})
+    assert again.returncode == 0, again.stderr
+
+
+def test_invalid_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
+    result = run("db", "upgrade", cwd=tmp_path, env={"SMTP_PORT": "not-a-port"})
+    assert result.returncode == 2
+    assert "SMTP_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_validates_registry_and_writes_every_map(tmp_path: Path) -> None:
+    result = run("demo", "--out", str(tmp_path / "demo"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for workflow in ("support", "renewals", "onboarding"):
+        page = tmp_path / "demo" / "maps" / f"{workflow}.html"
+        assert page.is_file(), workflow
+    assert (tmp_path / "demo" / "accountability.db").is_file()
+    assert "Support resolution time" in result.stdout
+
+
+@pytest.mark.parametrize("command", [["--help"], ["registry", "--help"], ["db", "--help"]])
+def test_help_works(tmp_path: Path, command: list[str]) -> None:
+    assert run(*command, cwd=tmp_path).returncode == 0

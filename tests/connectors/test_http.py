@@ -1,0 +1,155 @@
+"""Shared plumbing: redaction, Retry-After parsing, the retry policy, and TLS with an extra CA.
+
+The TLS tests run a real HTTPS server with its own CA (trustme), as the sandbox does, to show
+that `ca_bundle` reaches both the Jira client and the vendor PagerDuty client.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+import trustme
+from pydantic import SecretStr
+
+from connectors.errors import ConnectorError, FatalAPIError, RetriableAPIError
+from connectors.http import build_ssl_context, redact_url, retry_after_seconds
+from connectors.jira import JiraClient
+from connectors.pagerduty import PagerDutyClient
+from connectors.retry import RetryPolicy, call_with_retry
+from connectors.stats import RequestStats
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def test_redact_url_removes_userinfo_and_secret_query_values() -> None:
+    url = "https://me%40acme.example:s3cret@jira.example/x?api_key=K1&token=T2&jql=a&startAt=5"
+    redacted = redact_url(url)
+    assert "s3cret" not in redacted and "K1" not in redacted and "T2" not in redacted
+    assert redacted == ("https://jira.example/x?api_key=REDACTED&token=REDACTED&jql=a&startAt=5")
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Retry-After": "7"}, 7.0),
+        ({"Retry-After": "Mon, 02 Mar 2026 12:00:30 GMT"}, 30.0),
+        ({"ratelimit-reset": "12"}, 12.0),
+        ({"X-RateLimit-Reset": "2026-03-02T12:02Z"}, 120.0),
+        ({"X-RateLimit-Reset": str(int(NOW.timestamp()) + 5)}, 5.0),
+        ({"Retry-After": "soon"}, None),
+        ({}, None),
+    ],
+    ids=["seconds", "http-date", "pagerduty-reset", "jira-reset-iso", "epoch", "junk", "none"],
+)
+def test_retry_after_seconds(headers: dict[str, str], expected: float | None) -> None:
+    response = httpx.Response(429, headers=headers)
+    assert retry_after_seconds(response, now=NOW) == expected
+
+
+def test_call_with_retry_only_retries_retriable_errors() -> None:
+    sleeps: list[float] = []
+    stats = RequestStats()
+    attempts: list[int] = []
+
+    def fatal() -> None:
+        attempts.append(1)
+        raise FatalAPIError("no", status=400)
+
+    with pytest.raises(FatalAPIError):
+        call_with_retry(fatal, RetryPolicy(sleep=sleeps.append), stats=stats, endpoint="GET /x")
+    assert attempts == [1] and sleeps == [] and stats.retries == 0
+
+
+def test_call_with_retry_backs_off_with_capped_jitter() -> None:
+    sleeps: list[float] = []
+
+    def busy() -> None:
+        raise RetriableAPIError("busy", status=503)
+
+    policy = RetryPolicy(max_attempts=10, backoff_base=1.0, backoff_max=4.0, sleep=sleeps.append)
+    with pytest.raises(RetriableAPIError):
+        call_with_retry(busy, policy)
+    assert len(sleeps) == 9 and all(0 <= s <= 4.0 for s in sleeps)
+
+
+def test_a_missing_ca_bundle_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConnectorError, match="ACCOUNTABILITY_CA_BUNDLE"):
+        build_ssl_context(tmp_path / "nope.pem")
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    with pytest.raises(ConnectorError, match="ACCOUNTABILITY_CA_BUNDLE"):
+        build_ssl_context(garbage)
+
+
+# ------------------------------------------------------------------------------ real TLS server
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        if self.path.startswith("/rest/api/3/myself"):
+            body: dict[str, object] = {"accountId": "x", "timeZone": "Europe/Berlin"}
+        else:
+            body = {"users": [{"id": "PU1"}], "more": False, "limit": 100, "offset": 0}
+        payload = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server whose certificate only a private CA vouches for: (base URL, CA file)."""
+    ca = trustme.CA()
+    certificate = ca.issue_cert("localhost")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(context)
+    server = ThreadingHTTPServer(("localhost", 0), _Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    ca_file = tmp_path_factory.mktemp("ca") / "sandbox-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    try:
+        yield f"https://localhost:{server.server_address[1]}", ca_file
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_jira_trusts_the_extra_ca_bundle(tls_server: tuple[str, Path]) -> None:
+    url, ca_file = tls_server
+    with JiraClient(url, pat=SecretStr("pat"), ca_bundle=ca_file) as client:
+        assert str(client.account_timezone()) == "Europe/Berlin"
+
+
+def test_pagerduty_client_trusts_the_extra_ca_bundle(tls_server: tuple[str, Path]) -> None:
+    url, ca_file = tls_server
+    with PagerDutyClient(SecretStr("token"), base_url=url, ca_bundle=ca_file) as client:
+        assert [u["id"] for u in client.users()] == ["PU1"]
+
+
+def test_an_untrusted_certificate_fails_fast_and_points_to_the_ca_bundle(
+    tls_server: tuple[str, Path],
+) -> None:
+    url, _ = tls_server
+    sleeps: list[float] = []
+    with (
+        JiraClient(url, pat=SecretStr("pat"), sleep=sleeps.append) as client,
+        pytest.raises(FatalAPIError, match="ACCOUNTABILITY_CA_BUNDLE"),
+    ):
+        client.account_timezone()
+    assert sleeps == []

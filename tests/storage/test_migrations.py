@@ -1,0 +1,142 @@
+"""Migrations match the models, and the schema guard tells the user what to run."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import URL, Engine, inspect, make_url, text
+
+import storage.migrate
+from storage.engine import make_engine
+from storage.errors import SchemaNotMigrated, SchemaOutdated, SchemaTooNew, StorageError
+from storage.migrate import alembic_config, check_schema, head_revision, upgrade
+from storage.models import Base
+from tests.conftest import create_pg_database, drop_pg_database
+
+EXPECTED_TABLES = {
+    "registry_snapshots",
+    "people",
+    "jira_issues",
+    "jira_changelog_items",
+    "pd_incidents",
+    "pd_log_entries",
+    "ownership_events",
+    "findings",
+    "ratifications",
+    "risk_reviews",
+    "scorecards",
+    "decisions",
+    "alert_outbox",
+    "sync_cursors",
+    "quarantine",
+    "digest_sends",
+}
+
+
+def _diff(engine: Engine) -> list[object]:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+
+def test_models_declare_every_table() -> None:
+    assert set(Base.metadata.tables) == EXPECTED_TABLES
+
+
+def test_upgrade_creates_every_table_matching_the_models(blank_url: str) -> None:
+    upgrade(blank_url)
+    upgrade(blank_url)  # a second run is a no-op
+    engine = make_engine(blank_url)
+    try:
+        assert set(inspect(engine).get_table_names()) == EXPECTED_TABLES | {"alembic_version"}
+        assert _diff(engine) == []
+        check_schema(engine)
+        with engine.begin() as connection:  # the comparison does see a difference
+            connection.execute(text("DROP INDEX ix_findings_type_status"))
+        assert [entry[0] for entry in _diff(engine)] == ["add_index"]  # type: ignore[index]
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_removes_everything_and_upgrade_restores_it(blank_url: str) -> None:
+    upgrade(blank_url)
+    engine = make_engine(blank_url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        upgrade(blank_url)
+        assert _diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_check_schema_on_an_empty_database_says_to_upgrade(blank_url: str) -> None:
+    engine = make_engine(blank_url)
+    try:
+        with pytest.raises(SchemaNotMigrated) as caught:
+            check_schema(engine)
+    finally:
+        engine.dispose()
+    message = str(caught.value)
+    assert "has no schema" in message
+    assert "run `accountability db upgrade`" in message
+    assert make_url(blank_url).database in message  # type: ignore[operator]
+    assert isinstance(caught.value, StorageError)
+
+
+def test_check_schema_on_a_newer_database_says_to_upgrade_the_tool(blank_url: str) -> None:
+    upgrade(blank_url)
+    engine = make_engine(blank_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = 'f00d_future'"))
+        with pytest.raises(SchemaTooNew) as caught:
+            check_schema(engine)
+    finally:
+        engine.dispose()
+    message = str(caught.value)
+    assert "newer version of accountability-stack" in message
+    assert "revision f00d_future unknown" in message
+    assert "upgrade the tool" in message
+
+
+def test_check_schema_on_an_older_revision_says_to_upgrade(
+    blank_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upgrade(blank_url)
+    known = head_revision()
+    # One revision exists so far: pretend this release needs the next one.
+    monkeypatch.setattr(storage.migrate, "head_revision", lambda: "0002")
+    engine = make_engine(blank_url)
+    try:
+        with pytest.raises(SchemaOutdated) as caught:
+            check_schema(engine)
+    finally:
+        engine.dispose()
+    assert f"is at revision {known}" in str(caught.value)
+    assert "run `accountability db upgrade`" in str(caught.value)
+
+
+@pytest.mark.postgres
+def test_schema_errors_never_show_the_password(pg_admin_url: URL) -> None:
+    url = create_pg_database(pg_admin_url)
+    if url.password is None:
+        url = url.set(password="s3cret-pw")  # trust auth: accepted and ignored
+    try:
+        engine = make_engine(url.render_as_string(hide_password=False))
+        try:
+            with pytest.raises(SchemaNotMigrated) as caught:
+                check_schema(engine)
+        finally:
+            engine.dispose()
+    finally:
+        drop_pg_database(pg_admin_url, url)
+    assert str(url.password) not in str(caught.value)
+    assert "***" in str(caught.value)
+
+
+def test_head_is_the_initial_revision() -> None:
+    assert head_revision() == "0001"

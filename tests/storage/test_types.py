@@ -1,0 +1,121 @@
+"""Column types and constraints behave the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.orm import Session
+
+from storage.models import Decision, Finding, JiraChangelogItem, Quarantine, RiskReview
+
+BERLIN_WINTER = timezone(timedelta(hours=1))
+KOLKATA = timezone(timedelta(hours=5, minutes=30))
+
+
+def _finding(key: str, at: datetime, **extra: object) -> Finding:
+    return Finding(
+        key=key, type="unauthorized_change", workflow="support", at=at, reason="test", **extra
+    )
+
+
+def test_aware_datetimes_come_back_as_utc(session: Session) -> None:
+    at = datetime(2026, 11, 2, 9, 30, 15, 123456, tzinfo=KOLKATA)
+    session.add(_finding("k1", at))
+    session.commit()
+    session.expunge_all()
+
+    stored = session.get_one(Finding, "k1")
+    assert stored.at == at
+    assert stored.at.tzinfo is UTC
+    assert stored.at == datetime(2026, 11, 2, 4, 0, 15, 123456, tzinfo=UTC)
+    assert stored.first_seen_at.tzinfo is UTC  # the default, too
+
+
+def test_datetime_filters_and_order_use_the_instant(session: Session) -> None:
+    # 10:00 in Berlin is before 10:00 UTC, though its wall clock is the same.
+    session.add(_finding("late", datetime(2026, 11, 2, 10, 0, tzinfo=UTC)))
+    session.add(_finding("early", datetime(2026, 11, 2, 10, 0, tzinfo=BERLIN_WINTER)))
+    session.commit()
+
+    ordered = session.scalars(select(Finding.key).order_by(Finding.at)).all()
+    assert ordered == ["early", "late"]
+    cutoff = datetime(2026, 11, 2, 10, 30, tzinfo=BERLIN_WINTER)  # 09:30 UTC
+    assert session.scalars(select(Finding.key).where(Finding.at < cutoff)).all() == ["early"]
+
+
+def test_naive_datetimes_are_refused(session: Session) -> None:
+    session.add(_finding("naive", datetime(2026, 11, 2, 10, 0)))
+    with pytest.raises(StatementError, match="naive datetime"):
+        session.flush()
+
+
+def test_json_round_trips(session: Session) -> None:
+    details = {
+        "reasons": ["approver: no", "délégation: non ✓"],
+        "n": 3,
+        "ok": True,
+        "nested": {"x": None, "y": [1.5, {"z": "w"}]},
+    }
+    session.add(
+        _finding(
+            "j", datetime(2026, 11, 2, tzinfo=UTC), details=details, from_ids=["maria"], to_ids=[]
+        )
+    )
+    session.add(Quarantine(source="jira", ref="SUP-1", reason="bad", raw="not json {"))
+    session.add(Quarantine(source="jira", ref="SUP-2", reason="bad", raw=None))
+    session.commit()
+    session.expunge_all()
+
+    stored = session.get_one(Finding, "j")
+    assert stored.details == details
+    assert stored.from_ids == ["maria"]
+    assert stored.to_ids == []
+    raws = session.scalars(select(Quarantine.raw).order_by(Quarantine.ref)).all()
+    assert raws == ["not json {", None]
+    # None is SQL NULL, not the JSON literal null
+    assert session.scalar(select(Quarantine.ref).where(Quarantine.raw.is_(None))) == "SUP-2"
+
+
+def test_dates_round_trip(session: Session) -> None:
+    session.add(
+        RiskReview(
+            id="support-2026-W48",
+            workflow="support",
+            week="2026-W48",
+            owner="lee",
+            due=date(2026, 11, 26),
+        )
+    )
+    session.commit()
+    session.expunge_all()
+    review = session.get_one(RiskReview, "support-2026-W48")
+    assert review.due == date(2026, 11, 26)
+    assert review.status == "open"
+    assert review.breaches == []
+
+
+def test_decision_must_be_one_of_the_four(session: Session) -> None:
+    session.add(Decision(workflow="support", week="2026-W48", decision="stabilize", by="dana"))
+    session.commit()
+    session.add(Decision(workflow="support", week="2026-W48", decision="escalate", by="dana"))
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_foreign_keys_are_enforced(session: Session) -> None:
+    session.add(
+        JiraChangelogItem(
+            history_id="1",
+            item_index=0,
+            issue_id="404",
+            issue_key="SUP-404",
+            created=datetime(2026, 1, 1, tzinfo=UTC),
+            field="assignee",
+            raw={},
+        )
+    )
+    with pytest.raises(IntegrityError):
+        session.flush()
