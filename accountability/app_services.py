@@ -7,12 +7,15 @@ environment behind the caller's back.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
 
 from accountability.registry_file import load_registry_file
 from accountability.render import render_escalation_map
@@ -39,6 +42,17 @@ def write_escalation_map(
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(target)  # never leave a half-written page behind
     return target
+
+
+@contextmanager
+def database(url: str) -> Iterator[sessionmaker[Session]]:
+    """A session factory on a migrated database; refuses an unmigrated or newer schema."""
+    engine = storage_engine.make_engine(url)
+    try:
+        migrate.check_schema(engine)
+        yield storage_engine.session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 def upgrade_database(url: str) -> None:

@@ -7,14 +7,16 @@ one-line message on stderr, never a traceback; only commands that exist for real
 from __future__ import annotations
 
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from accountability import app_services
+from accountability import app_services, sync
 from accountability.errors import UsageError
 from accountability.registry_file import load_registry_file
 from accountability.settings import load_settings
@@ -83,6 +85,40 @@ def db_upgrade() -> None:
     out.print("Database is up to date.")
 
 
+@app.command("sync")
+def sync_command(
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only this source: jira or pagerduty.")
+    ] = None,
+    full: Annotated[bool, typer.Option("--full", help="Re-read from the start.")] = False,
+    registry: RegistryOption = None,
+) -> None:
+    """Incremental sync: Jira issues with changelogs, PagerDuty incidents with log entries."""
+    settings = load_settings()
+    loaded = load_registry_file(registry or settings.registry)
+    sync.sync_targets(loaded.registry, source)  # validate --source before any network call
+    with app_services.database(settings.database_url) as factory, Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} records"),
+        TimeElapsedColumn(), console=err, transient=True,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+        lock = threading.Lock()
+
+        def advance(partition: str, count: int) -> None:
+            with lock:
+                if partition not in tasks:
+                    tasks[partition] = bar.add_task(partition, total=None)
+                bar.advance(tasks[partition], count)
+
+        report = sync.run_sync(
+            settings, loaded.registry, factory, source=source, full=full, progress=advance
+        )
+    for summary in report.summaries:
+        for note in summary.notes:
+            err.print(f"note: {summary.partition}: {note}", highlight=False)
+    out.print(report.line(), highlight=False, soft_wrap=True)
+
+
 @app.command("demo")
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's outputs.")] = Path(
@@ -95,11 +131,14 @@ def demo(
 
 def main() -> None:
     """Entry point: known errors become a message and exit code 2, not a traceback."""
+    from connectors.errors import AuthError, ConnectorError
     from storage.errors import StorageError
 
     try:
         app()
     except RegistryError as exc:
+        for warning in exc.warnings:
+            err.print(f"[yellow]warning[/]: {warning}", highlight=False, soft_wrap=True)
         for issue in exc.issues:
             err.print(f"[red]error[/]: {issue}", highlight=False, soft_wrap=True)
         err.print(
@@ -107,9 +146,12 @@ def main() -> None:
             highlight=False,
         )
         sys.exit(2)
-    except (UsageError, StorageError, UnknownWorkflowError) as exc:
+    except (UsageError, StorageError, UnknownWorkflowError, AuthError) as exc:
         err.print(f"[red]error[/]: {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except ConnectorError as exc:
+        err.print(f"[red]run failed[/]: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)

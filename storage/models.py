@@ -148,6 +148,23 @@ class JiraChangelogItem(Base):
     raw: Mapped[dict[str, Any]] = mapped_column(json_type())
 
 
+
+class JiraIssueWorkflow(Base):
+    """Which workflow's source query (project + jql) returned an issue: its membership.
+
+    JQL cannot be evaluated locally, so membership is recorded when the workflow's own query
+    returns the issue (SPEC §4: the item belongs to the workflow whose sources match it).
+    """
+
+    __tablename__ = "jira_issue_workflows"
+    __table_args__ = (Index("ix_jira_issue_workflows_workflow", "workflow"),)
+
+    issue_id: Mapped[str] = mapped_column(
+        String, ForeignKey("jira_issues.id", ondelete="CASCADE"), primary_key=True
+    )
+    workflow: Mapped[str] = mapped_column(String, primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
 # --- PagerDuty ------------------------------------------------------------------------------
 
 

@@ -77,6 +77,20 @@ def get_cursor(session: Session, source: str, partition: str) -> datetime | None
     )
 
 
+def get_cursor_with_details(
+    session: Session, source: str, partition: str
+) -> tuple[datetime | None, dict[str, Any]]:
+    """The cursor and what was recorded with it (e.g. the query it belongs to)."""
+    row = session.execute(
+        select(SyncCursor.cursor, SyncCursor.details).where(
+            SyncCursor.source == source, SyncCursor.partition == partition
+        )
+    ).first()
+    if row is None:
+        return None, {}
+    return row[0], dict(row[1] or {})
+
+
 def set_cursor(
     session: Session,
     source: str,

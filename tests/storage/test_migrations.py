@@ -8,10 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import URL, Engine, inspect, make_url, text
 
-import storage.migrate
 from storage.engine import make_engine
 from storage.errors import SchemaNotMigrated, SchemaOutdated, SchemaTooNew, StorageError
-from storage.migrate import alembic_config, check_schema, head_revision, upgrade
+from storage.migrate import MIGRATIONS_DIR, alembic_config, check_schema, head_revision, upgrade
 from storage.models import Base
 from tests.conftest import create_pg_database, drop_pg_database
 
@@ -32,6 +31,7 @@ EXPECTED_TABLES = {
     "sync_cursors",
     "quarantine",
     "digest_sends",
+    "jira_issue_workflows",
 }
 
 
@@ -103,21 +103,27 @@ def test_check_schema_on_a_newer_database_says_to_upgrade_the_tool(blank_url: st
     assert "upgrade the tool" in message
 
 
-def test_check_schema_on_an_older_revision_says_to_upgrade(
-    blank_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    upgrade(blank_url)
-    known = head_revision()
-    # One revision exists so far: pretend this release needs the next one.
-    monkeypatch.setattr(storage.migrate, "head_revision", lambda: "0002")
+def test_check_schema_on_an_older_revision_says_to_upgrade(blank_url: str) -> None:
+    upgrade(blank_url, revision="0001")
     engine = make_engine(blank_url)
     try:
         with pytest.raises(SchemaOutdated) as caught:
             check_schema(engine)
     finally:
         engine.dispose()
-    assert f"is at revision {known}" in str(caught.value)
+    assert "is at revision 0001" in str(caught.value)
     assert "run `accountability db upgrade`" in str(caught.value)
+
+
+def test_upgrade_from_an_older_revision_reaches_head(blank_url: str) -> None:
+    upgrade(blank_url, revision="0001")
+    upgrade(blank_url)
+    engine = make_engine(blank_url)
+    try:
+        check_schema(engine)
+        assert _diff(engine) == []
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.postgres
@@ -138,5 +144,8 @@ def test_schema_errors_never_show_the_password(pg_admin_url: URL) -> None:
     assert "***" in str(caught.value)
 
 
-def test_head_is_the_initial_revision() -> None:
-    assert head_revision() == "0001"
+def test_head_is_the_newest_revision_file() -> None:
+    versions = sorted(
+        p.name.split("_")[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py")
+    )
+    assert head_revision() == versions[-1]

@@ -1,0 +1,123 @@
+"""Ownership events (SPEC §4 table) normalized from raw Jira histories and PagerDuty log entries.
+
+Pure: raw vendor dicts in, `OwnershipEvent`s out. Identities stay vendor references
+(`jira:<accountId>`, `pagerduty:<id>`); mapping them to registry people is the authority
+rules' job, done at evaluation time so that a registry edit re-judges old events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+JIRA_OWNER_FIELD = "assignee"
+PAGERDUTY_OWNERSHIP_TYPES = frozenset(
+    {"assign_log_entry", "escalate_log_entry", "delegate_log_entry", "reassign_log_entry"}
+)
+_AGENT_KINDS = {
+    "user_reference": "user",
+    "user": "user",
+    "service_reference": "service",
+    "service": "service",
+    "escalation_policy_reference": "escalation_policy",
+    "escalation_policy": "escalation_policy",
+    "integration_reference": "integration",
+}
+
+
+class MalformedRecordError(ValueError):
+    """A record lacks what normalization needs; the sync quarantines it with this reason."""
+
+
+@dataclass(frozen=True)
+class OwnershipEvent:
+    source_ref: str  # jira:<history id>:<item index> | pagerduty:<log entry id>
+    source: str  # jira | pagerduty
+    item: str  # Jira issue key | PagerDuty incident id
+    at: datetime  # aware, UTC
+    actor_ref: str  # jira:<accountId> | pagerduty:<id>
+    actor_kind: str  # user | service | escalation_policy | integration | unknown
+    from_refs: tuple[str, ...]
+    to_refs: tuple[str, ...]
+    event_type: str  # assignee | <log entry type>
+
+
+def parse_timestamp(value: object) -> datetime:
+    """Vendor timestamps (`…+0200`, `…Z`) as aware UTC datetimes."""
+    if not isinstance(value, str):
+        raise MalformedRecordError(f"timestamp missing or not a string: {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise MalformedRecordError(f"unreadable timestamp {value!r}") from None
+    if parsed.tzinfo is None:
+        raise MalformedRecordError(f"timestamp without a time zone: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def jira_events(issue_key: str, histories: Iterable[Mapping[str, Any]]) -> Iterator[OwnershipEvent]:
+    """One event per assignee item; items are keyed by (history id, item index)."""
+    for history in histories:
+        history_id = history.get("id")
+        if history_id is None:
+            raise MalformedRecordError(f"{issue_key}: changelog history without id")
+        items = history.get("items") or []
+        for index, item in enumerate(items):
+            if (item.get("fieldId") or item.get("field")) != JIRA_OWNER_FIELD:
+                continue
+            author = history.get("author") or {}
+            account = author.get("accountId")
+            yield OwnershipEvent(
+                source_ref=f"jira:{history_id}:{index}",
+                source="jira",
+                item=issue_key,
+                at=parse_timestamp(history.get("created")),
+                actor_ref=f"jira:{account}" if account else "jira:unknown",
+                actor_kind="user" if account else "unknown",
+                from_refs=_jira_refs(item.get("from")),
+                to_refs=_jira_refs(item.get("to")),
+                event_type=JIRA_OWNER_FIELD,
+            )
+
+
+def _jira_refs(account_id: object) -> tuple[str, ...]:
+    return (f"jira:{account_id}",) if account_id else ()
+
+
+def pagerduty_events(
+    incident_id: str,
+    entries: Sequence[Mapping[str, Any]],
+    assignees_before: Sequence[str] = (),
+) -> list[OwnershipEvent]:
+    """Events of one incident, oldest first, each `from` being the assignees just before it.
+
+    Log entries do not say whom an incident was taken from, so the previous owners are
+    replayed: `assignees_before` are the owners before the first entry given (empty for a
+    full history, which starts at the trigger).
+    """
+    current = tuple(f"pagerduty:{a}" for a in assignees_before)
+    events = []
+    for entry in sorted(entries, key=lambda e: (parse_timestamp(e.get("created_at")), e["id"])):
+        if entry.get("type") not in PAGERDUTY_OWNERSHIP_TYPES:
+            continue
+        to_refs = tuple(
+            f"pagerduty:{a['id']}" for a in entry.get("assignees") or [] if a and a.get("id")
+        )
+        agent = entry.get("agent") or {}
+        events.append(
+            OwnershipEvent(
+                source_ref=f"pagerduty:{entry['id']}",
+                source="pagerduty",
+                item=incident_id,
+                at=parse_timestamp(entry.get("created_at")),
+                actor_ref=f"pagerduty:{agent['id']}" if agent.get("id") else "pagerduty:unknown",
+                actor_kind=_AGENT_KINDS.get(str(agent.get("type")), "unknown"),
+                from_refs=current,
+                to_refs=to_refs,
+                event_type=str(entry["type"]),
+            )
+        )
+        current = to_refs
+    return events

@@ -1,0 +1,241 @@
+"""Raw Jira and PagerDuty records into rows: the column mapping and the batched writes.
+
+Raw JSON is kept beside the normalized columns so rules can be re-run without a re-sync.
+A record that lacks what its columns need raises `MalformedRecordError`; the sync quarantines
+it and goes on. Every write is an idempotent upsert, so an overlap window or a resumed batch
+never duplicates a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rules.ownership import (
+    MalformedRecordError,
+    OwnershipEvent,
+    jira_events,
+    pagerduty_events,
+    parse_timestamp,
+)
+from storage.models import (
+    JiraChangelogItem,
+    JiraIssue,
+    JiraIssueWorkflow,
+    PdIncident,
+    PdLogEntry,
+    Quarantine,
+)
+from storage.models import (
+    OwnershipEvent as OwnershipEventRow,
+)
+from storage.upsert import insert_ignore, upsert
+
+Raw = Mapping[str, Any]
+
+
+def _require(record: Raw, *keys: str) -> None:
+    missing = [key for key in keys if record.get(key) in (None, "")]
+    if missing:
+        raise MalformedRecordError(f"missing {', '.join(missing)}")
+
+
+# --- Jira -----------------------------------------------------------------------------------
+
+
+def jira_issue_row(issue: Raw) -> dict[str, Any]:
+    _require(issue, "id", "key", "fields")
+    fields = issue["fields"]
+    if not isinstance(fields, Mapping):
+        raise MalformedRecordError("fields is not an object")
+    project = (fields.get("project") or {}).get("key") or str(issue["key"]).split("-")[0]
+    return {
+        "id": str(issue["id"]),
+        "key": str(issue["key"]),
+        "project": project,
+        "summary": fields.get("summary"),
+        "status": (fields.get("status") or {}).get("name"),
+        "assignee_account_id": (fields.get("assignee") or {}).get("accountId"),
+        "created": parse_timestamp(fields.get("created")),
+        "updated": parse_timestamp(fields.get("updated")),
+        "raw": dict(issue),
+    }
+
+
+def changelog_rows(issue_id: str, issue_key: str, histories: Iterable[Raw]) -> list[dict[str, Any]]:
+    """One row per history item, keyed by (history id, item index)."""
+    rows = []
+    for history in histories:
+        _require(history, "id", "created")
+        created = parse_timestamp(history["created"])
+        author = (history.get("author") or {}).get("accountId")
+        for index, item in enumerate(history.get("items") or []):
+            rows.append(
+                {
+                    "history_id": str(history["id"]),
+                    "item_index": index,
+                    "issue_id": issue_id,
+                    "issue_key": issue_key,
+                    "author_account_id": author,
+                    "created": created,
+                    "field": str(item.get("field") or item.get("fieldId") or ""),
+                    "field_id": item.get("fieldId"),
+                    "from_value": _text(item.get("from")),
+                    "from_string": _text(item.get("fromString")),
+                    "to_value": _text(item.get("to")),
+                    "to_string": _text(item.get("toString")),
+                    "raw": dict(item),
+                }
+            )
+    return rows
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def event_row(event: OwnershipEvent) -> dict[str, Any]:
+    row = asdict(event)
+    row["from_refs"] = list(event.from_refs)
+    row["to_refs"] = list(event.to_refs)
+    return row
+
+
+def save_jira_batch(
+    session: Session,
+    issues: Sequence[tuple[Mapping[str, Any], Sequence[Raw]]],
+    workflow: str | None,
+) -> int:
+    """Write issues with their full changelogs and ownership events; return new events.
+
+    One statement per table for the whole batch: the sync's cost is dominated by round trips.
+    """
+    if not issues:
+        return 0
+    items: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for row, histories in issues:
+        items.extend(changelog_rows(row["id"], row["key"], histories))
+        events.extend(event_row(e) for e in jira_events(row["key"], histories))
+    upsert(session, JiraIssue, [row for row, _ in issues], skip_unchanged=True)
+    if items:
+        upsert(session, JiraChangelogItem, items, conflict=["history_id", "item_index"])
+    new_events = insert_ignore(session, OwnershipEventRow, events, conflict=["source_ref"])
+    if workflow is not None:
+        membership = [{"issue_id": row["id"], "workflow": workflow} for row, _ in issues]
+        insert_ignore(session, JiraIssueWorkflow, membership)
+    return new_events
+
+
+# --- PagerDuty ------------------------------------------------------------------------------
+
+
+def pd_incident_row(incident: Raw) -> dict[str, Any]:
+    _require(incident, "id", "created_at", "service")
+    service = incident["service"] or {}
+    if not service.get("id"):
+        raise MalformedRecordError("missing service.id")
+    policy = incident.get("escalation_policy") or {}
+    assignees = [
+        a["assignee"]["id"]
+        for a in incident.get("assignments") or []
+        if (a or {}).get("assignee", {}).get("id")
+    ]
+    return {
+        "id": str(incident["id"]),
+        "incident_number": int(incident.get("incident_number") or 0),
+        "title": incident.get("title"),
+        "status": str(incident.get("status") or "unknown"),
+        "urgency": incident.get("urgency"),
+        "service_id": str(service["id"]),
+        "escalation_policy_id": policy.get("id"),
+        "created_at": parse_timestamp(incident["created_at"]),
+        "html_url": incident.get("html_url"),
+        "assignees": assignees,
+        "raw": dict(incident),
+    }
+
+
+def pd_log_entry_row(entry: Raw) -> dict[str, Any]:
+    _require(entry, "id", "type", "created_at", "incident")
+    incident = entry["incident"] or {}
+    if not incident.get("id"):
+        raise MalformedRecordError("missing incident.id")
+    agent = entry.get("agent") or {}
+    return {
+        "id": str(entry["id"]),
+        "incident_id": str(incident["id"]),
+        "type": str(entry["type"]),
+        "created_at": parse_timestamp(entry["created_at"]),
+        "agent_type": agent.get("type"),
+        "agent_id": agent.get("id"),
+        "channel_type": (entry.get("channel") or {}).get("type"),
+        "assignees": [a["id"] for a in entry.get("assignees") or [] if (a or {}).get("id")],
+        "raw": dict(entry),
+    }
+
+
+def save_pd_incidents(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    upsert(session, PdIncident, rows, skip_unchanged=True)
+
+
+def save_pd_log_entries(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Write log entries, then re-derive the ownership events of the incidents they touch.
+
+    Log entries do not say whom an incident was taken from, and a window may hold only part
+    of an incident's history, so events are rebuilt from every stored entry of the incident
+    (oldest first); `from` stays right whatever order windows arrive in.
+    """
+    if not rows:
+        return 0
+    upsert(session, PdLogEntry, rows)
+    incidents = sorted({row["incident_id"] for row in rows})
+    before = _existing_event_refs(session, incidents)
+    events: list[dict[str, Any]] = []
+    stored: dict[str, list[Raw]] = {incident_id: [] for incident_id in incidents}
+    for chunk in _chunked(incidents, 500):
+        query = select(PdLogEntry.incident_id, PdLogEntry.raw).where(
+            PdLogEntry.incident_id.in_(chunk)
+        )
+        for incident_id, raw in session.execute(query):
+            stored[incident_id].append(raw)
+    for incident_id, entries in stored.items():
+        events.extend(event_row(e) for e in pagerduty_events(incident_id, entries))
+    if events:
+        upsert(session, OwnershipEventRow, events, conflict=["source_ref"])
+    return len({e["source_ref"] for e in events} - before)
+
+
+def _existing_event_refs(session: Session, incidents: Sequence[str]) -> set[str]:
+    refs: set[str] = set()
+    for chunk in _chunked(incidents, 500):
+        refs.update(
+            session.scalars(
+                select(OwnershipEventRow.source_ref).where(
+                    OwnershipEventRow.source == "pagerduty", OwnershipEventRow.item.in_(chunk)
+                )
+            )
+        )
+    return refs
+
+
+def _chunked(values: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# --- quarantine -----------------------------------------------------------------------------
+
+
+def quarantine(session: Session, source: str, ref: str, reason: str, raw: object) -> None:
+    """Keep a record that could not be stored, with why; counted in the sync summary."""
+    insert_ignore(
+        session,
+        Quarantine,
+        [{"source": source, "ref": ref or "?", "reason": reason[:500], "raw": raw}],
+        conflict=["source", "ref", "reason"],
+    )
