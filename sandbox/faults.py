@@ -1,0 +1,346 @@
+"""Fault injection: an ASGI middleware in front of both APIs.
+
+Each fault kind fires with a probability (drawn from a seeded generator, one draw per kind per
+request, so a sequential client sees the same faults run after run) or on every Nth request.
+The first kind that fires wins, in this order: dropped connection, 429, 503, 502, 500, HTML page
+with status 200, a missing field, a null field; slow responses and per-request latency add delay
+and then serve normally.
+
+Syntax (CLI `--faults`, `FaultConfig.parse`): comma-separated `key=value`, e.g.
+`429=0.1,500=0.05,drop=0.02,latency_ms=20,html200=0.01` or `503=every:4,retry_after=2`.
+Kinds: 429, 500, 502, 503, drop, slow, html200, missing, null (value: probability 0..1 or
+`every:N`); settings: latency_ms, slow_s, retry_after, seed, paths (`|`-separated path prefixes
+the faults apply to, e.g. `paths=/rest|/incidents`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .responses import JIRA_JSON, PD_JSON, dumps
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRule:
+    """When one fault kind fires: with `probability`, or on every `every`-th request."""
+
+    probability: float = 0.0
+    every: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.probability > 0 or self.every > 0
+
+    def fires(self, draw: float, count: int) -> bool:
+        return (self.every > 0 and count % self.every == 0) or draw < self.probability
+
+    @classmethod
+    def parse(cls, text: str) -> FaultRule:
+        value = text.strip()
+        if value.startswith("every:"):
+            every = int(value.removeprefix("every:"))
+            if every < 1:
+                raise ValueError(f"every:N needs N >= 1, got {value!r}")
+            return cls(every=every)
+        probability = float(value)
+        if not 0 <= probability <= 1:
+            raise ValueError(f"probability must be within 0..1, got {value!r}")
+        return cls(probability=probability)
+
+    def describe(self) -> str:
+        return f"every:{self.every}" if self.every else f"{self.probability:g}"
+
+
+_KIND_KEYS = {
+    "drop": "drop",
+    "429": "status_429",
+    "503": "status_503",
+    "502": "status_502",
+    "500": "status_500",
+    "html200": "html_200",
+    "missing": "missing_field",
+    "null": "null_field",
+    "slow": "slow",
+}
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Which faults to inject; the default injects none."""
+
+    drop: FaultRule = FaultRule()
+    status_429: FaultRule = FaultRule()
+    status_503: FaultRule = FaultRule()
+    status_502: FaultRule = FaultRule()
+    status_500: FaultRule = FaultRule()
+    html_200: FaultRule = FaultRule()
+    missing_field: FaultRule = FaultRule()
+    null_field: FaultRule = FaultRule()
+    slow: FaultRule = FaultRule()
+    latency_ms: float = 0.0
+    slow_seconds: float = 2.0
+    retry_after: int = 1
+    seed: int = 0
+    paths: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, spec: str) -> FaultConfig:
+        values: dict[str, Any] = {}
+        for part in filter(None, (p.strip() for p in spec.split(","))):
+            key, sep, value = part.partition("=")
+            key = key.strip().lower()
+            if not sep:
+                raise ValueError(f"fault {part!r} needs a value (key=value)")
+            if key in _KIND_KEYS:
+                values[_KIND_KEYS[key]] = FaultRule.parse(value)
+            elif key == "latency_ms":
+                values["latency_ms"] = float(value)
+            elif key in ("slow_s", "slow_seconds"):
+                values["slow_seconds"] = float(value)
+            elif key == "retry_after":
+                values["retry_after"] = int(value)
+            elif key == "seed":
+                values["seed"] = int(value)
+            elif key == "paths":
+                values["paths"] = tuple(p for p in value.split("|") if p)
+            else:
+                known = ", ".join(
+                    [*_KIND_KEYS, "latency_ms", "slow_s", "retry_after", "seed", "paths"]
+                )
+                raise ValueError(f"unknown fault {key!r}; known: {known}")
+        return cls(**values)
+
+    def rules(self) -> list[tuple[str, FaultRule]]:
+        return [(kind, getattr(self, attr)) for kind, attr in _KIND_KEYS.items()]
+
+    def describe(self) -> str:
+        parts = [f"{kind}={rule.describe()}" for kind, rule in self.rules() if rule.active]
+        defaults = FaultConfig()
+        for name in ("latency_ms", "slow_seconds", "retry_after", "seed"):
+            if getattr(self, name) != getattr(defaults, name):
+                parts.append(f"{name}={getattr(self, name)}")
+        if self.paths:
+            parts.append("paths=" + "|".join(self.paths))
+        return ",".join(parts) or "none"
+
+    def with_(self, **changes: Any) -> FaultConfig:
+        known = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in changes.items() if k in known})
+
+
+def _vendor(path: str) -> str:
+    if path.startswith("/rest/"):
+        return "jira"
+    if path.startswith("/v2/"):
+        return "events"
+    return "pagerduty"
+
+
+class FaultInjector:
+    """The middleware. `configure` swaps the config (and resets counters) at any time."""
+
+    def __init__(self, app: ASGIApp, config: FaultConfig | None = None) -> None:
+        self.app = app
+        self.configure(config)
+
+    def configure(self, config: FaultConfig | None) -> None:
+        """Swap the config; the request counter, the generator and `injected` start afresh."""
+        self.config = config
+        self.rng = random.Random(config.seed if config else 0)
+        self.count = 0
+        self.injected: Counter[str] = Counter()
+
+    def _choose(self, config: FaultConfig) -> str | None:
+        self.count += 1
+        chosen: str | None = None
+        for kind, rule in config.rules():
+            draw = self.rng.random()  # one draw per kind per request keeps runs reproducible
+            if chosen is None and rule.active and rule.fires(draw, self.count):
+                chosen = kind
+        return chosen
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        config = self.config
+        if scope["type"] != "http" or config is None:
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        if config.paths and not any(path.startswith(prefix) for prefix in config.paths):
+            await self.app(scope, receive, send)
+            return
+        kind = self._choose(config)
+        if config.latency_ms:
+            await asyncio.sleep(config.latency_ms / 1000)
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        self.injected[kind] += 1
+        vendor = _vendor(path)
+        if kind == "drop":
+            await _drop(send)
+        elif kind == "slow":
+            await asyncio.sleep(config.slow_seconds)
+            await self.app(scope, receive, send)
+        elif kind in ("429", "500", "502", "503", "html200"):
+            await _send(send, *_canned(kind, vendor, config.retry_after))
+        else:
+            await self._corrupt(scope, receive, send, kind)
+
+    async def _corrupt(self, scope: Scope, receive: Receive, send: Send, kind: str) -> None:
+        """Serve the real response with one field of the first listed object removed or nulled."""
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        if start is None:
+            return
+        body = b"".join(chunks)
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        note = "untouched"
+        if start["status"] == 200:
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                payload = None
+            if isinstance(payload, dict):
+                note = _damage(payload, self.rng, kind)
+                body = dumps(payload)
+        headers += [
+            (b"content-length", str(len(body)).encode()),
+            (b"x-sandbox-fault", f"{kind} {note}".encode()),
+        ]
+        await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _damage(payload: dict[str, Any], rng: random.Random, kind: str) -> str:
+    """Drop (`missing`) or null (`null`) one key of the first object in the response's list; for
+    a Jira issue, one of its `fields`. Returns where, for the `X-Sandbox-Fault` header."""
+    target: dict[str, Any] = payload
+    where = ""
+    for key, value in payload.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            target, where = value[0], f"{key}[0]"
+            if isinstance(target.get("fields"), dict) and target["fields"]:
+                target, where = target["fields"], f"{where}.fields"
+            break
+    names = sorted(target)
+    if not names:
+        return "empty"
+    name = names[rng.randrange(len(names))]
+    if kind == "missing":
+        del target[name]
+    else:
+        target[name] = None
+    return f"{where}.{name}".lstrip(".")
+
+
+def _canned(
+    kind: str, vendor: str, retry_after: int
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    headers: list[tuple[bytes, bytes]] = [(b"x-sandbox-fault", kind.encode())]
+    if kind == "html200":
+        page = (
+            "<!DOCTYPE html><html><head><title>Service unavailable</title></head><body>"
+            "<h1>We're having trouble</h1><p>The service is temporarily unavailable. Please "
+            "try again later.</p>"
+            "</body></html>"
+        )
+        return 200, headers + [(b"content-type", b"text/html;charset=UTF-8")], page.encode()
+    if kind == "502":
+        page = (
+            "<html><head><title>502 Bad Gateway</title></head>"
+            "<body><center><h1>502 Bad Gateway</h1></center></body></html>"
+        )
+        return 502, headers + [(b"content-type", b"text/html")], page.encode()
+    status = int(kind)
+    if status in (429, 503):
+        headers.append((b"retry-after", str(retry_after).encode()))
+    if vendor == "jira":
+        headers.append((b"content-type", JIRA_JSON.encode()))
+        if status == 429:
+            reset = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(time.time() + retry_after))
+            headers += [
+                (b"x-ratelimit-limit", b"100"),
+                (b"x-ratelimit-remaining", b"0"),
+                (b"x-ratelimit-reset", reset.encode()),
+                (b"ratelimit-reason", b"jira-burst-based"),
+            ]
+        message = {
+            429: "Rate limit exceeded.",
+            500: "Internal server error",
+            503: "Service Unavailable",
+        }[status]
+        return status, headers, dumps({"errorMessages": [message], "errors": {}})
+    if vendor == "events":
+        headers.append((b"content-type", b"application/json"))
+        texts = {
+            429: (
+                "throttle event",
+                "Requests for this service are arriving too quickly. Please retry later.",
+            ),
+            500: ("error", "Internal server error"),
+            503: ("error", "Service unavailable"),
+        }
+        state, message = texts[status]
+        return status, headers, dumps({"status": state, "message": message})
+    headers.append((b"content-type", PD_JSON.encode()))
+    if status == 429:
+        headers += [
+            (b"ratelimit-limit", b"960"),
+            (b"ratelimit-remaining", b"0"),
+            (b"ratelimit-reset", str(retry_after).encode()),
+        ]
+    message = {429: "Rate Limit Exceeded", 500: "Internal Error", 503: "Service Unavailable"}[
+        status
+    ]
+    code = {429: 2020, 500: 2000, 503: 2000}[status]
+    return status, headers, dumps({"error": {"message": message, "code": code}})
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    headers = headers + [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _drop(send: Send) -> None:
+    """Close the connection without a byte of response.
+
+    Uvicorn's `send` is a bound method of its request cycle, which holds the transport: aborting
+    it resets the socket, and waiting for `connection_lost` to mark the cycle disconnected stops
+    uvicorn from answering 500 afterwards. Without a transport (another server), start a response
+    and break off inside the body instead.
+    """
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None or not hasattr(transport, "abort"):
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", b"4096")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"{", "more_body": True})
+        raise ConnectionAbortedError("sandbox fault: dropped connection")
+    transport.abort()
+    for _ in range(200):
+        if getattr(cycle, "disconnected", True):
+            return
+        await asyncio.sleep(0.001)
