@@ -19,6 +19,11 @@ from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import Base
 
+# Prefect under test: no telemetry (its "database is locked" noise), quiet logs. Set before any
+# test imports prefect so the settings are read with these values.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_UNREACHABLE = "PostgreSQL not reachable at"
 
