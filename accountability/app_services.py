@@ -6,18 +6,13 @@ environment behind the caller's back.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability.registry_file import load_registry_file
 from accountability.render import render_escalation_map
 from rules.escalation_map import build_escalation_map
 from rules.registry import LoadedRegistry
@@ -85,55 +80,3 @@ def record_registry(url: str, loaded: LoadedRegistry) -> None:
             )
     finally:
         engine.dispose()
-
-
-@dataclass(frozen=True)
-class DemoResult:
-    database_url: str
-    maps: dict[str, Path]
-    warnings: int
-
-
-def run_demo(out_dir: Path, console: Console, today: date | None = None) -> DemoResult:
-    """The demo on embedded defaults: the example registry, a fresh SQLite file, its maps."""
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-    database_url = f"sqlite:///{(out_dir / 'accountability.db').resolve()}"
-    with console.status("Validating the example registry…"):
-        loaded = load_registry_file(EXAMPLE_REGISTRY)
-    console.print(f"[green]✓[/] registry {EXAMPLE_REGISTRY.name}: valid, "
-                  f"{len(loaded.warnings)} warnings", highlight=False, soft_wrap=True)
-    with console.status("Creating the database…"):
-        upgrade_database(database_url)
-        record_registry(database_url, loaded)
-    console.print(f"[green]✓[/] database {database_url}", highlight=False, soft_wrap=True)
-    maps = {}
-    with console.status("Writing escalation maps…"):
-        for workflow in loaded.registry.workflows:
-            maps[workflow] = write_escalation_map(
-                loaded, workflow, out_dir / "maps" / f"{workflow}.html", today
-            )
-    console.print(_demo_table(loaded))
-    console.print("Escalation maps (open in a browser):")
-    for workflow, path in maps.items():
-        console.print(f"  {workflow}: {path}", highlight=False, soft_wrap=True)
-    return DemoResult(database_url, maps, len(loaded.warnings))
-
-
-def _demo_table(loaded: LoadedRegistry) -> Table:
-    registry = loaded.registry
-    table = Table(title=f"{registry.organization}: workflows and their owners")
-    for column in ("workflow", "outcome owner", "workflow owner", "risk owner", "stages",
-                   "decisions"):
-        table.add_column(column, no_wrap=column == "workflow")
-    for workflow in registry.workflows.values():
-        table.add_row(
-            workflow.name,
-            registry.people[workflow.outcome.owner].name,
-            registry.people[workflow.workflow_owner].name,
-            registry.people[workflow.risk_owner].name,
-            str(len(workflow.stages)),
-            str(len(workflow.decisions)),
-        )
-    return table

@@ -35,8 +35,9 @@ db_app = typer.Typer(help="Manage the project database.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
 app.add_typer(db_app, name="db")
 
-out = Console()
-err = Console(stderr=True)
+# Piped output (CI logs, files) gets a readable width instead of rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 RegistryOption = Annotated[
     Path | None,
@@ -126,7 +127,9 @@ def demo(
     ),
 ) -> None:
     """Run the pipeline on the embedded defaults and show what it produced."""
-    app_services.run_demo(out_dir, out, today=datetime.now().date())
+    from accountability.demo import run_demo  # imports the sandbox only when asked for
+
+    run_demo(out_dir, out, today=datetime.now().date())
 
 
 def main() -> None:

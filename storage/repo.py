@@ -10,10 +10,20 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import AlertOutbox, Person, RegistrySnapshot, SyncCursor, utcnow
+from storage.models import (
+    AlertOutbox,
+    JiraIssue,
+    JiraIssueWorkflow,
+    OwnershipEvent,
+    PdIncident,
+    Person,
+    RegistrySnapshot,
+    SyncCursor,
+    utcnow,
+)
 from storage.upsert import insert_ignore, upsert
 
 PERSON_FIELDS = ("id", "name", "email", "jira_account_id", "pagerduty_user_id")
@@ -232,3 +242,30 @@ def mark_failed(
     if status is None:
         raise LookupError(f"no alert with id {alert_id}")
     return status
+
+
+# --- read models ----------------------------------------------------------------------------
+
+
+def workflow_item_counts(
+    session: Session, services_by_workflow: Mapping[str, Sequence[str]]
+) -> dict[str, dict[str, int]]:
+    """Per workflow: Jira items, PagerDuty incidents and ownership changes stored for them."""
+    counts: dict[str, dict[str, int]] = {}
+    for workflow, services in services_by_workflow.items():
+        keys = select(JiraIssue.key).join(
+            JiraIssueWorkflow, JiraIssueWorkflow.issue_id == JiraIssue.id
+        ).where(JiraIssueWorkflow.workflow == workflow)
+        incidents = select(PdIncident.id).where(PdIncident.service_id.in_(list(services)))
+        counts[workflow] = {
+            "jira_items": session.scalar(select(func.count()).select_from(keys.subquery())) or 0,
+            "incidents": session.scalar(select(func.count()).select_from(incidents.subquery()))
+            or 0,
+            "ownership_changes": session.scalar(
+                select(func.count()).where(
+                    or_(OwnershipEvent.item.in_(keys), OwnershipEvent.item.in_(incidents))
+                )
+            )
+            or 0,
+        }
+    return counts

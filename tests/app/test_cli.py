@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,9 @@ def test_demo_validates_registry_and_writes_every_map(tmp_path: Path) -> None:
         assert page.is_file(), workflow
     assert (tmp_path / "demo" / "accountability.db").is_file()
     assert "Support resolution time" in result.stdout
+    assert re.search(r"synced [1-9]\d* items, [1-9]\d* new ownership changes", result.stdout)
+    row = r"Support resolution time\s+│ Maria Chen\s+│ Lee Okafor\s+│ [1-9]"
+    assert re.search(row, result.stdout)
 
 
 @pytest.mark.parametrize("command", [["--help"], ["registry", "--help"], ["db", "--help"]])

@@ -1,0 +1,148 @@
+"""`accountability demo`: the pipeline on embedded defaults, nothing to configure.
+
+The sandbox (a local Jira Cloud and PagerDuty seeded with the Acme demo company of
+`examples/registry.yaml`) runs in-process on a free loopback port, the database is a fresh
+SQLite file in the output folder, and nothing keeps running afterwards.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from accountability import sync
+from accountability.app_services import (
+    EXAMPLE_REGISTRY,
+    database,
+    record_registry,
+    upgrade_database,
+    write_escalation_map,
+)
+from accountability.registry_file import load_registry_file
+from accountability.settings import Settings
+from rules.registry import LoadedRegistry
+from sandbox import SandboxConfig, serve_sandbox
+from storage import repo
+
+# The sandbox's demo history covers ISO weeks 2026-W40 … 2026-W47; read all of it.
+DEMO_SYNC_START = date(2026, 9, 1)
+DEMO_SEED = 7
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    database_url: str
+    maps: dict[str, Path]
+    report: sync.SyncReport
+    counts: dict[str, dict[str, int]]
+
+
+def run_demo(out_dir: Path, console: Console, today: date | None = None) -> DemoResult:
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    database_url = f"sqlite:///{(out_dir / 'accountability.db').resolve()}"
+    loaded = load_registry_file(EXAMPLE_REGISTRY)
+    _done(console, f"registry {EXAMPLE_REGISTRY.name}: valid, {len(loaded.warnings)} warnings")
+    upgrade_database(database_url)
+    record_registry(database_url, loaded)
+    _done(console, f"database {database_url}")
+    report = _sync_from_sandbox(console, loaded, database_url)
+    _done(console, report.line())
+    maps = {
+        workflow: write_escalation_map(loaded, workflow, out_dir / "maps" / f"{workflow}.html",
+                                       today)
+        for workflow in loaded.registry.workflows
+    }
+    with database(database_url) as factory, factory() as session:
+        counts = repo.workflow_item_counts(session, _services(loaded))
+    console.print(_table(loaded, counts))
+    console.print("Escalation maps (open in a browser):")
+    for workflow, path in maps.items():
+        console.print(f"  {workflow}: {path}", highlight=False, soft_wrap=True)
+    return DemoResult(database_url, maps, report, counts)
+
+
+def _sync_from_sandbox(console: Console, loaded: LoadedRegistry, url: str) -> sync.SyncReport:
+    with console.status("Starting the sandbox Jira Cloud and PagerDuty…"):
+        sandbox = serve_sandbox(SandboxConfig(seed=DEMO_SEED, mode="demo"))
+        sb = sandbox.__enter__()
+    try:
+        creds = sb.credentials
+        settings = Settings(
+            database_url=url,
+            registry=EXAMPLE_REGISTRY,
+            sync_start=DEMO_SYNC_START,
+            jira_url=creds["JIRA_URL"],
+            jira_email=creds["JIRA_EMAIL"],
+            jira_api_token=creds["JIRA_API_TOKEN"],
+            jira_pat=None,
+            pagerduty_api_token=creds["PAGERDUTY_API_TOKEN"],
+            pagerduty_api_url=creds["PAGERDUTY_API_URL"],
+            ca_bundle=sb.ca_path,
+        )
+        with database(url) as factory, _progress(console) as advance:
+            return sync.run_sync(settings, loaded.registry, factory, progress=advance)
+    finally:
+        sandbox.__exit__(None, None, None)
+
+
+class _progress:
+    """A progress line per partition while the sync runs (partitions run in threads)."""
+
+    def __init__(self, console: Console) -> None:
+        self._bar = Progress(SpinnerColumn(), TextColumn("syncing {task.description}"),
+                             TextColumn("{task.completed} records"), TimeElapsedColumn(),
+                             console=console, transient=True)
+        self._tasks: dict[str, TaskID] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> sync.Progress:
+        self._bar.__enter__()
+        return self.advance
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(None, None, None)
+
+    def advance(self, partition: str, count: int) -> None:
+        with self._lock:
+            if partition not in self._tasks:
+                self._tasks[partition] = self._bar.add_task(partition, total=None)
+            self._bar.advance(self._tasks[partition], count)
+
+
+def _services(loaded: LoadedRegistry) -> dict[str, list[str]]:
+    return {
+        workflow_id: list(workflow.sources.pagerduty.services if workflow.sources.pagerduty else [])
+        for workflow_id, workflow in loaded.registry.workflows.items()
+    }
+
+
+def _done(console: Console, text: str) -> None:
+    console.print(f"[green]✓[/] {text}", highlight=False, soft_wrap=True)
+
+
+def _table(loaded: LoadedRegistry, counts: dict[str, dict[str, int]]) -> Table:
+    registry = loaded.registry
+    table = Table(title=f"{registry.organization}: workflows, owners and what was synced")
+    for column in ("workflow", "outcome owner", "risk owner", "Jira items", "incidents",
+                   "ownership changes"):
+        table.add_column(column, no_wrap=column == "workflow")
+    for workflow_id, workflow in registry.workflows.items():
+        row = counts[workflow_id]
+        table.add_row(
+            workflow.name,
+            registry.people[workflow.outcome.owner].name,
+            registry.people[workflow.risk_owner].name,
+            str(row["jira_items"]),
+            str(row["incidents"]),
+            str(row["ownership_changes"]),
+        )
+    return table
