@@ -34,7 +34,7 @@ JIRA_FIELDS = (
 )
 DEFAULT_OVERLAP = timedelta(minutes=10)
 DEFAULT_LOOKBACK = timedelta(days=90)
-JIRA_BATCH = 500
+JIRA_BATCH = 1000  # one bulk changelog request per batch (its limit is 1,000 issues)
 INCIDENT_CHUNK = timedelta(days=7)
 LOG_ENTRY_CHUNK = timedelta(days=7)
 
