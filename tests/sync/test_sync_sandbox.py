@@ -242,3 +242,56 @@ def test_quarantined_records_are_counted_and_the_sync_goes_on(
         (row,) = s.scalars(select(Quarantine)).all()
         assert (row.ref, row.reason) == ("PBAD1", "missing created_at")
         assert s.scalar(select(PdIncident.id)) == "PGOOD1"
+
+
+def test_data_center_pat_and_paged_changelogs_give_the_same_rows(
+    factory: sessionmaker[Session], registry: Registry
+) -> None:
+    """Without bulk changelog fetch (Data Center), the per-issue changelog paging is used."""
+    from pydantic import SecretStr
+
+    from connectors.jira import JiraClient
+
+    with serve_sandbox(SandboxConfig(seed=7, mode="demo", data_center=True)) as sb:
+        now = after_world(sb)
+        creds = sb.credentials
+        with JiraClient(creds["JIRA_URL"], pat=SecretStr(creds["JIRA_PAT"]),
+                        ca_bundle=sb.ca_path) as jira:
+            for partition in sync.jira_partitions(registry):
+                sync.sync_jira_partition(factory, jira, partition, start=START, now=now)
+            paged = jira.stats.by_endpoint()
+        truth = expected(sb, registry, now)
+    got = stored(factory)
+    for table in ("issues", "items", "members"):
+        assert got[table] == truth[table], table
+    assert any("changelog" in endpoint and "bulk" not in endpoint for endpoint in paged), paged
+
+
+def test_an_issue_deleted_mid_sync_is_skipped_and_counted(
+    factory: sessionmaker[Session],
+) -> None:
+    class DeletedOne:
+        """Stands in for JiraClient: two issues found, one whose changelog answered 404."""
+
+        def __init__(self) -> None:
+            self.missing_changelogs: list[str] = []
+
+        def search(self, jql: str, fields: object) -> Iterator[list[dict]]:
+            yield [_issue("1", "SUP-1"), _issue("2", "SUP-2")]
+
+        def changelogs(self, ids: list[str]) -> Iterator[tuple[str, list[dict]]]:
+            self.missing_changelogs.append("2")
+            yield "1", []
+
+    partition = sync.JiraPartition("support", "SUP", None)
+    summary = sync.sync_jira_partition(factory, DeletedOne(), partition,  # type: ignore[arg-type]
+                                       start=START, now=START + timedelta(days=1))
+    assert (summary.items, summary.skipped) == (1, 1)
+    assert stored(factory)["issues"] == {"SUP-1"}
+
+
+def _issue(issue_id: str, key: str) -> dict[str, object]:
+    stamp = "2026-09-01T10:00:00.000+0000"
+    return {"id": issue_id, "key": key,
+            "fields": {"project": {"key": "SUP"}, "created": stamp, "updated": stamp,
+                       "status": {"name": "Open"}, "assignee": None, "summary": key}}
