@@ -15,7 +15,7 @@ from datetime import date, datetime
 UNMAPPED_STAGE = "unmapped"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StatusChange:
     """A Jira status transition (status names as Jira shows them)."""
 
@@ -25,7 +25,7 @@ class StatusChange:
     ref: str = ""  # jira:<history id>:<item index>
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OwnershipChange:
     """One ownership event (SPEC §4 table), as normalized at sync time."""
 
@@ -39,7 +39,7 @@ class OwnershipChange:
     event_type: str  # assignee | assign_log_entry | escalate_log_entry | …
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemHistory:
     """Everything the rules need about one tracked item, oldest events first.
 
@@ -68,7 +68,7 @@ class ItemHistory:
     resolved_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """The judgement of one ownership change (SPEC §4): authorized by `rule`, or not."""
 
@@ -90,7 +90,7 @@ class Verdict:
     title: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """A finding other than a verdict: unowned_item, ownership_churn, late_risk_review,
     registry_gap (and unauthorized_change, built from a `Verdict`)."""
@@ -108,7 +108,7 @@ class Finding:
     details: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReviewState:
     """A stored risk review, as the scorecard and findings rules need it."""
 
@@ -123,7 +123,7 @@ class ReviewState:
     acknowledged_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WeekScore:
     """One workflow's scorecard for one ISO week (SPEC §5, §8 `scorecard --json`)."""
 
