@@ -29,6 +29,7 @@ from storage.models import (
     PdIncident,
     PdLogEntry,
     Quarantine,
+    utcnow,
 )
 from storage.models import (
     OwnershipEvent as OwnershipEventRow,
@@ -63,6 +64,7 @@ def jira_issue_row(issue: Raw) -> dict[str, Any]:
         "created": parse_timestamp(fields.get("created")),
         "updated": parse_timestamp(fields.get("updated")),
         "raw": dict(issue),
+        "synced_at": utcnow(),
     }
 
 
@@ -121,7 +123,7 @@ def save_jira_batch(
     for row, histories in issues:
         items.extend(changelog_rows(row["id"], row["key"], histories))
         events.extend(event_row(e) for e in jira_events(row["key"], histories))
-    upsert(session, JiraIssue, [row for row, _ in issues], skip_unchanged=True)
+    upsert(session, JiraIssue, [row for row, _ in issues])
     if items:
         upsert(session, JiraChangelogItem, items, conflict=["history_id", "item_index"])
     new_events = insert_ignore(session, OwnershipEventRow, events, conflict=["source_ref"])
@@ -157,6 +159,7 @@ def pd_incident_row(incident: Raw) -> dict[str, Any]:
         "html_url": incident.get("html_url"),
         "assignees": assignees,
         "raw": dict(incident),
+        "synced_at": utcnow(),
     }
 
 
@@ -176,11 +179,12 @@ def pd_log_entry_row(entry: Raw) -> dict[str, Any]:
         "channel_type": (entry.get("channel") or {}).get("type"),
         "assignees": [a["id"] for a in entry.get("assignees") or [] if (a or {}).get("id")],
         "raw": dict(entry),
+        "synced_at": utcnow(),
     }
 
 
 def save_pd_incidents(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    upsert(session, PdIncident, rows, skip_unchanged=True)
+    upsert(session, PdIncident, rows)
 
 
 def save_pd_log_entries(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:

@@ -109,7 +109,10 @@ class Person(Base):
 
 class JiraIssue(Base):
     __tablename__ = "jira_issues"
-    __table_args__ = (Index("ix_jira_issues_project_updated", "project", "updated"),)
+    __table_args__ = (
+        Index("ix_jira_issues_project_updated", "project", "updated"),
+        Index("ix_jira_issues_synced_at", "synced_at"),
+    )
 
     id: Mapped[str] = mapped_column(String, primary_key=True)  # Jira's numeric id, as a string
     key: Mapped[str] = mapped_column(String, unique=True)
@@ -170,7 +173,10 @@ class JiraIssueWorkflow(Base):
 
 class PdIncident(Base):
     __tablename__ = "pd_incidents"
-    __table_args__ = (Index("ix_pd_incidents_service_id_created_at", "service_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_pd_incidents_service_id_created_at", "service_id", "created_at"),
+        Index("ix_pd_incidents_synced_at", "synced_at"),
+    )
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
     incident_number: Mapped[int] = mapped_column(Integer)
@@ -192,6 +198,7 @@ class PdLogEntry(Base):
     __tablename__ = "pd_log_entries"
     __table_args__ = (
         Index("ix_pd_log_entries_incident_id_created_at", "incident_id", "created_at"),
+        Index("ix_pd_log_entries_synced_at", "synced_at"),
     )
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
@@ -203,6 +210,7 @@ class PdLogEntry(Base):
     channel_type: Mapped[str | None] = mapped_column(String)
     assignees: Mapped[list[str]] = mapped_column(json_type(), default=list)
     raw: Mapped[dict[str, Any]] = mapped_column(json_type())
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # --- normalized events and verdicts -----------------------------------------------------------
