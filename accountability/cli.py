@@ -6,22 +6,29 @@ one-line message on stderr, never a traceback; only commands that exist for real
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session
 
-from accountability import app_services, sync
+from accountability import app_services, evaluate, governance, sync, views
 from accountability.errors import UsageError
 from accountability.registry_file import load_registry_file
 from accountability.settings import load_settings
 from rules.escalation_map import UnknownWorkflowError
-from rules.registry import RegistryError
+from rules.registry import Registry, RegistryError
+from rules.weeks import parse_week
+from storage import evaluations as store
+from storage.engine import session_scope
 
 app = typer.Typer(
     name="accountability",
@@ -118,6 +125,165 @@ def sync_command(
         for note in summary.notes:
             err.print(f"note: {summary.partition}: {note}", highlight=False)
     out.print(report.line(), highlight=False, soft_wrap=True)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    full: Annotated[bool, typer.Option("--full", help="Re-evaluate all history.")] = False,
+    registry: RegistryOption = None,
+) -> None:
+    """Judge ownership changes, score the weeks, open risk reviews, queue alerts."""
+    settings = load_settings()
+    loaded = load_registry_file(registry or settings.registry)
+    with app_services.database(settings.database_url) as factory, err.status("Evaluating…"):
+        report = evaluate.evaluate(factory, loaded, full=full, jira_browse_base=settings.jira_url)
+    out.print(report.line(), highlight=False, soft_wrap=True)
+
+
+@app.command("findings")
+def findings_command(
+    workflow: Annotated[str | None, typer.Option("--workflow", help="Only this workflow.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only findings at or after this date (ISO).")
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list authorized changes, with their rule.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine output only.")] = False,
+) -> None:
+    """List findings (unauthorized changes, unowned items, churn, late reviews, gaps)."""
+    settings = load_settings()
+    start = _parse_since(since)
+    with app_services.database(settings.database_url) as factory, factory() as session:
+        rows = store.list_findings(session, workflow=workflow, since=start,
+                                   include_authorized=show_all)
+        if as_json:
+            print(json.dumps([views.finding_json(r) for r in rows], indent=2))
+        else:
+            out.print(views.findings_table(rows))
+
+
+@app.command("scorecard")
+def scorecard_command(
+    week: Annotated[str | None, typer.Option("--week", help="ISO week, e.g. 2026-W48.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine output only.")] = False,
+) -> None:
+    """Weekly scorecards: one week, or the last 8 weeks with data per workflow."""
+    if week is not None:
+        _check_week(week)
+    settings = load_settings()
+    with app_services.database(settings.database_url) as factory, factory() as session:
+        rows = store.list_scorecards(session, week)
+        if week is None:
+            rows = views.last_weeks_with_data(rows)
+        if as_json:
+            print(json.dumps([views.scorecard_json(r) for r in rows], indent=2))
+        else:
+            out.print(views.scorecard_table(rows))
+
+
+@app.command("reviews")
+def reviews_command(
+    workflow: Annotated[str | None, typer.Option("--workflow", help="Only this workflow.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="open, acknowledged or closed.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine output only.")] = False,
+) -> None:
+    """List risk reviews."""
+    if status is not None and status not in ("open", "acknowledged", "closed"):
+        raise UsageError("--status must be open, acknowledged or closed")
+    settings = load_settings()
+    with app_services.database(settings.database_url) as factory, factory() as session:
+        rows = store.list_reviews(session, workflow, status)
+        if as_json:
+            print(json.dumps([views.review_json(r) for r in rows], indent=2))
+        else:
+            out.print(views.reviews_table(rows))
+
+
+ByOption = Annotated[str, typer.Option("--by", help="Who acts (a person id of the registry).")]
+
+
+@app.command("ack")
+def ack_command(
+    review: Annotated[str, typer.Argument(help="Risk review id, e.g. support-2026-W46.")],
+    by: ByOption,
+    registry: RegistryOption = None,
+) -> None:
+    """Acknowledge a risk review (its risk owner or the outcome owner); stops reminders."""
+    with _governed(registry) as (session, reg):
+        row = governance.acknowledge(session, reg, review, by)
+        out.print(f"{row.id} is {row.status}", highlight=False)
+
+
+@app.command("close")
+def close_command(
+    review: Annotated[str, typer.Argument(help="Risk review id.")],
+    by: ByOption,
+    note: Annotated[str, typer.Option("--note", help="Why it is closed.")],
+    registry: RegistryOption = None,
+) -> None:
+    """Close a risk review (its risk owner or the outcome owner); sends a resolved message."""
+    with _governed(registry) as (session, reg):
+        row = governance.close(session, reg, review, by, note)
+        out.print(f"{row.id} is closed", highlight=False)
+
+
+@app.command("ratify")
+def ratify_command(
+    key: Annotated[str, typer.Argument(help="Finding key (see `accountability findings`).")],
+    by: ByOption,
+    note: Annotated[str, typer.Option("--note", help="Why it is accepted.")],
+    registry: RegistryOption = None,
+) -> None:
+    """Ratify a finding: resolved as ratified, it no longer counts (outcome owner/approver)."""
+    with _governed(registry) as (session, reg):
+        governance.ratify(session, reg, key, by, note)
+        out.print(f"{key} is ratified", highlight=False)
+
+
+@app.command("decide")
+def decide_command(
+    workflow: Annotated[str, typer.Argument(help="Workflow id.")],
+    decision: Annotated[str, typer.Argument(help="continue, stabilize, pause or stop.")],
+    by: ByOption,
+    note: Annotated[str | None, typer.Option("--note", help="Context for the record.")] = None,
+    week: Annotated[
+        str | None, typer.Option("--week", help="Week decided on (default: the week just ended).")
+    ] = None,
+    registry: RegistryOption = None,
+) -> None:
+    """Record a governance decision (the outcome owner or leadership)."""
+    with _governed(registry) as (session, reg):
+        decided = governance.decide(session, reg, workflow, decision, by, note, week)
+        out.print(f"recorded: {workflow} {decision} for {decided} by {by}", highlight=False)
+
+
+@contextmanager
+def _governed(registry: Path | None) -> Iterator[tuple[Session, Registry]]:
+    """A registry and a transaction: committed when the action succeeds, nothing otherwise."""
+    settings = load_settings()
+    loaded = load_registry_file(registry or settings.registry)
+    with app_services.database(settings.database_url) as factory, session_scope(factory) as s:
+        yield s, loaded.registry
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--since {value!r} is not an ISO date such as 2026-11-01") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _check_week(week: str) -> None:
+    try:
+        parse_week(week)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 @app.command("demo")

@@ -1,0 +1,113 @@
+"""Acknowledge, close, ratify, decide: a person acts on a risk review, a finding or a workflow.
+
+Permission rules live in `rules.governance`; here they meet the database. A refusal is a
+`UsageError` (exit 2) that names who may act.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from accountability.errors import UsageError
+from rules import governance
+from rules.facts import ReviewState
+from rules.registry import Registry
+from rules.routing import review_closed_alerts
+from rules.weeks import parse_week, shift_week, week_of
+from storage import evaluations as store
+from storage.models import RiskReview
+
+
+def _review(session: Session, registry: Registry, review_id: str) -> RiskReview:
+    review = store.get_review(session, review_id)
+    if review is None:
+        raise UsageError(f"no risk review '{review_id}' (see `accountability reviews`)")
+    if review.workflow not in registry.workflows:
+        raise UsageError(f"risk review '{review_id}' belongs to workflow '{review.workflow}', "
+                         "which is no longer in the registry")
+    return review
+
+
+def acknowledge(session: Session, registry: Registry, review_id: str, by: str) -> RiskReview:
+    review = _review(session, registry, review_id)
+    refusal = governance.may_handle_review(registry, by, review.workflow, "acknowledge")
+    if refusal:
+        raise UsageError(refusal)
+    if review.status == "closed":
+        raise UsageError(f"risk review '{review_id}' is already closed")
+    if review.status == "open":
+        review.status = "acknowledged"
+        review.acknowledged_at = datetime.now(UTC)
+        review.acknowledged_by = by
+    return review
+
+
+def close(session: Session, registry: Registry, review_id: str, by: str, note: str) -> RiskReview:
+    """Close a review and queue the resolved message to the people it opened to."""
+    review = _review(session, registry, review_id)
+    refusal = governance.may_handle_review(registry, by, review.workflow, "close")
+    if refusal:
+        raise UsageError(refusal)
+    if review.status == "closed":
+        raise UsageError(f"risk review '{review_id}' is already closed")
+    if not note.strip():
+        raise UsageError("--note must say why the risk review is closed")
+    now = datetime.now(UTC)
+    if review.acknowledged_at is None:
+        review.acknowledged_at, review.acknowledged_by = now, by
+    review.status, review.closed_at, review.closed_by, review.close_note = "closed", now, by, note
+    state = ReviewState(id=review.id, workflow=review.workflow, week=review.week,
+                        owner=review.owner, status="closed", opened_at=review.opened_at,
+                        due=review.due, breaches=tuple(review.breaches))
+    store.enqueue(session, [a.row() for a in review_closed_alerts(registry, state, by, note)])
+    return review
+
+
+def ratify(session: Session, registry: Registry, key: str, by: str, note: str) -> None:
+    finding = store.get_finding(session, key)
+    if finding is None:
+        raise UsageError(f"no finding with key '{key}' (see `accountability findings`)")
+    if finding.type == "authorized_change":
+        raise UsageError(f"'{key}' is an authorized change: there is nothing to ratify")
+    if finding.status == "ratified":
+        raise UsageError(f"finding '{key}' is already ratified")
+    if not note.strip():
+        raise UsageError("--note must say why the finding is accepted")
+    if finding.workflow is None or finding.workflow not in registry.workflows:
+        allowed = registry.expand(registry.leadership)
+        if by not in allowed:
+            raise UsageError(f"only leadership may ratify a registry-wide finding: "
+                             f"{', '.join(sorted(allowed))}")
+    else:
+        decision = (finding.details or {}).get("decision")
+        refusal = governance.may_ratify(registry, by, finding.workflow,
+                                        str(decision) if decision else None)
+        if refusal:
+            raise UsageError(refusal)
+    store.ratify(session, finding, by, note)
+
+
+def decide(
+    session: Session, registry: Registry, workflow: str, decision: str, by: str,
+    note: str | None, week: str | None,
+) -> str:
+    """Record a governance decision for a week (default: the week just ended)."""
+    if workflow not in registry.workflows:
+        raise UsageError(f"unknown workflow '{workflow}' "
+                         f"(known: {', '.join(sorted(registry.workflows))})")
+    if decision not in governance.DECISIONS:
+        raise UsageError(f"decision must be one of {', '.join(governance.DECISIONS)}")
+    refusal = governance.may_decide(registry, by, workflow)
+    if refusal:
+        raise UsageError(refusal)
+    if week is None:
+        week = shift_week(week_of(datetime.now(UTC), registry.tz), -1)
+    else:
+        try:
+            parse_week(week)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    store.record_decision(session, workflow, week, decision, by, note)
+    return week
