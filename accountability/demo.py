@@ -10,14 +10,14 @@ from __future__ import annotations
 import shutil
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from accountability import sync
+from accountability import evaluate, sync
 from accountability.app_services import (
     EXAMPLE_REGISTRY,
     database,
@@ -31,8 +31,10 @@ from rules.registry import LoadedRegistry
 from sandbox import SandboxConfig, serve_sandbox
 from storage import repo
 
-# The sandbox's demo history covers ISO weeks 2026-W40 … 2026-W47; read all of it.
+# The sandbox's demo history covers ISO weeks 2026-W40 … 2026-W47; read all of it, and
+# evaluate as of the Monday morning after it, so the demo gives the same result any day.
 DEMO_SYNC_START = date(2026, 9, 1)
+DEMO_AS_OF = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 08:00 in Europe/Berlin
 DEMO_SEED = 7
 
 
@@ -41,6 +43,7 @@ class DemoResult:
     database_url: str
     maps: dict[str, Path]
     report: sync.SyncReport
+    evaluation: evaluate.EvaluationReport
     counts: dict[str, dict[str, int]]
 
 
@@ -56,6 +59,9 @@ def run_demo(out_dir: Path, console: Console, today: date | None = None) -> Demo
     _done(console, f"database {database_url}")
     report = _sync_from_sandbox(console, loaded, database_url)
     _done(console, report.line())
+    with database(database_url) as factory, console.status("Evaluating…"):
+        evaluation = evaluate.evaluate(factory, loaded, now=DEMO_AS_OF, full=True)
+    _done(console, evaluation.line())
     maps = {
         workflow: write_escalation_map(loaded, workflow, out_dir / "maps" / f"{workflow}.html",
                                        today)
@@ -63,11 +69,15 @@ def run_demo(out_dir: Path, console: Console, today: date | None = None) -> Demo
     }
     with database(database_url) as factory, factory() as session:
         counts = repo.workflow_item_counts(session, _services(loaded))
-    console.print(_table(loaded, counts))
+        summary = repo.workflow_outcomes(session)
+    console.print(_table(loaded, counts, summary))
     console.print("Escalation maps (open in a browser):")
     for workflow, path in maps.items():
         console.print(f"  {workflow}: {path}", highlight=False, soft_wrap=True)
-    return DemoResult(database_url, maps, report, counts)
+    console.print(f"Database: {database_url} — try `accountability findings`, "
+                  "`accountability scorecard`, `accountability reviews` with "
+                  f"ACCOUNTABILITY_DATABASE_URL={database_url}", highlight=False, soft_wrap=True)
+    return DemoResult(database_url, maps, report, evaluation, counts)
 
 
 def _sync_from_sandbox(console: Console, loaded: LoadedRegistry, url: str) -> sync.SyncReport:
@@ -129,20 +139,30 @@ def _done(console: Console, text: str) -> None:
     console.print(f"[green]✓[/] {text}", highlight=False, soft_wrap=True)
 
 
-def _table(loaded: LoadedRegistry, counts: dict[str, dict[str, int]]) -> Table:
+def _table(
+    loaded: LoadedRegistry,
+    counts: dict[str, dict[str, int]],
+    outcomes: dict[str, dict[str, object]],
+) -> Table:
     registry = loaded.registry
-    table = Table(title=f"{registry.organization}: workflows, owners and what was synced")
-    for column in ("workflow", "outcome owner", "risk owner", "Jira items", "incidents",
-                   "ownership changes"):
+    table = Table(title=f"{registry.organization}: workflows as of {DEMO_AS_OF:%Y-%m-%d}")
+    for column in ("workflow", "outcome owner", "items · incidents · changes", "open findings",
+                   "weeks in breach (metrics → recommendation)", "risk reviews"):
         table.add_column(column, no_wrap=column == "workflow")
     for workflow_id, workflow in registry.workflows.items():
         row = counts[workflow_id]
+        outcome = outcomes.get(workflow_id, {})
+        findings = outcome.get("findings") or {}
+        weeks = outcome.get("breach_weeks") or []
+        assert isinstance(findings, dict) and isinstance(weeks, list)
         table.add_row(
             workflow.name,
             registry.people[workflow.outcome.owner].name,
-            registry.people[workflow.risk_owner].name,
-            str(row["jira_items"]),
-            str(row["incidents"]),
-            str(row["ownership_changes"]),
+            f"{row['jira_items']} · {row['incidents']} · {row['ownership_changes']}",
+            "\n".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(findings.items()))
+            or "none",
+            "\n".join(weeks) or f"none (latest {outcome.get('week', '—')}: "
+            f"{outcome.get('recommendation', '—')})",
+            str(outcome.get("reviews") or "none"),
         )
     return table

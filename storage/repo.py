@@ -15,12 +15,15 @@ from sqlalchemy.orm import Session
 
 from storage.models import (
     AlertOutbox,
+    Finding,
     JiraIssue,
     JiraIssueWorkflow,
     OwnershipEvent,
     PdIncident,
     Person,
     RegistrySnapshot,
+    RiskReview,
+    Scorecard,
     SyncCursor,
     utcnow,
 )
@@ -269,3 +272,27 @@ def workflow_item_counts(
             or 0,
         }
     return counts
+
+
+def workflow_outcomes(session: Session) -> dict[str, dict[str, object]]:
+    """Per workflow: open findings by type, its latest scorecard and its risk reviews."""
+    outcomes: dict[str, dict[str, object]] = {}
+    counted = session.execute(
+        select(Finding.workflow, Finding.type, func.count())
+        .where(Finding.type != "authorized_change", Finding.status == "open")
+        .group_by(Finding.workflow, Finding.type)
+    )
+    for workflow, kind, number in counted:
+        entry = outcomes.setdefault(str(workflow), {})
+        entry.setdefault("findings", {})[kind] = number  # type: ignore[index]
+    for card in session.scalars(select(Scorecard).order_by(Scorecard.week)):
+        entry = outcomes.setdefault(card.workflow, {})
+        entry.update(week=card.week, recommendation=card.recommendation)
+        if card.breaches:
+            worst = entry.setdefault("breach_weeks", [])
+            worst.append(f"{card.week}: {len(card.breaches)} → {card.recommendation}")  # type: ignore[attr-defined]
+    for review in session.scalars(select(RiskReview).order_by(RiskReview.week)):
+        entry = outcomes.setdefault(review.workflow, {})
+        entry["reviews"] = ", ".join(filter(None, [str(entry.get("reviews") or ""),
+                                                   f"{review.week} ({review.status})"]))
+    return outcomes
