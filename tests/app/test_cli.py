@@ -105,8 +105,11 @@ def test_demo_validates_registry_and_writes_every_map(tmp_path: Path) -> None:
     assert (tmp_path / "demo" / "accountability.db").is_file()
     assert "Support resolution time" in result.stdout
     assert re.search(r"synced [1-9]\d* items, [1-9]\d* new ownership changes", result.stdout)
-    row = r"Support resolution time\s+│ Maria Chen\s+│ Lee Okafor\s+│ [1-9]"
+    row = r"Support resolution time\s+│ Maria Chen\s+│ [1-9]\d* · [1-9]\d* · [1-9]\d*\s+│"
     assert re.search(row, result.stdout)
+    # the planted bad week (docs/sandbox.md): support breaches in 2026-W46, a review opens
+    assert re.search(r"2026-W46: \d+ →\s+│ 2026-W46 \(open\)", result.stdout)
+    assert "pause" in result.stdout
 
 
 @pytest.mark.parametrize("command", [["--help"], ["registry", "--help"], ["db", "--help"]])
