@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
@@ -140,6 +141,42 @@ def evaluate_command(
     out.print(report.line(), highlight=False, soft_wrap=True)
 
 
+@app.command("alert")
+def alert_command(
+    status: Annotated[
+        bool, typer.Option("--status", help="Show the outbox: counts, dead and retrying alerts.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine output only.")] = False,
+    registry: RegistryOption = None,
+) -> None:
+    """Dispatch pending alerts (email, Slack, PagerDuty, Jira); exit 1 if any send failed."""
+    from accountability import alert_views
+    from accountability.dispatch import Channels, DispatchPolicy, dispatch
+
+    settings = load_settings()
+    if status:
+        with app_services.database(settings.database_url) as factory, factory() as session:
+            state = alert_views.outbox_status(session)
+            if as_json:
+                print(json.dumps(alert_views.status_json(state), indent=2))
+            else:
+                out.print(alert_views.status_renderable(state))
+        return
+    loaded = load_registry_file(registry or settings.registry)
+    channels = Channels.from_settings(settings)
+    policy = DispatchPolicy(max_attempts=settings.alert_max_attempts)
+    with app_services.database(settings.database_url) as factory, err.status("Sending alerts…"):
+        report = dispatch(factory, loaded.registry, channels, policy=policy)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        out.print(report.line(), highlight=False, soft_wrap=True)
+        for error in report.errors:
+            err.print(f"[red]error[/]: {escape(error)}", highlight=False, soft_wrap=True)
+    if report.failed or report.dead:
+        raise typer.Exit(1)
+
+
 @app.command("findings")
 def findings_command(
     workflow: Annotated[str | None, typer.Option("--workflow", help="Only this workflow.")] = None,
@@ -200,6 +237,49 @@ def reviews_command(
             print(json.dumps([views.review_json(r) for r in rows], indent=2))
         else:
             out.print(views.reviews_table(rows))
+
+
+def digest_command(
+    week: Annotated[
+        str | None, typer.Option("--week", help="ISO week (default: the week just ended).")
+    ] = None,
+    send: Annotated[bool, typer.Option("--send", help="E-mail it to leadership (SMTP).")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --send: send a week already sent again.")
+    ] = False,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the HTML (images inline) to this file.")
+    ] = None,
+    registry: RegistryOption = None,
+) -> None:
+    """The weekly digest: written to --out, sent with --send, else printed as text."""
+    from accountability import digest
+    from connectors.channel_errors import ChannelConfigError, ChannelError
+
+    if week is not None:
+        digest.checked_week(week)
+    settings = load_settings()
+    loaded = load_registry_file(registry or settings.registry)
+    try:
+        with app_services.database(settings.database_url) as factory, err.status(
+            "Building the digest…"
+        ):
+            report = digest.produce(factory, loaded, settings, week=week, out=out_file,
+                                    send=send, force=force)
+    except ChannelConfigError as exc:
+        raise UsageError(str(exc)) from None
+    except ChannelError as exc:
+        err.print(f"[red]run failed[/]: {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    for note in report.notes:
+        err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+    if out_file is None and not send:
+        sys.stdout.write(report.text)
+        return
+    out.print(escape(report.subject), highlight=False, soft_wrap=True)
+    for line in report.delivery():
+        if not line.startswith("note: "):
+            out.print(escape(line), highlight=False, soft_wrap=True)
 
 
 ByOption = Annotated[str, typer.Option("--by", help="Who acts (a person id of the registry).")]

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(None, validation_alias=_env("SMTP_PASSWORD"))
     smtp_starttls: bool = Field(False, validation_alias=_env("SMTP_STARTTLS"))
     smtp_from: str = Field("accountability@localhost", validation_alias=_env("SMTP_FROM"))
+    smtp_timeout: float = Field(30.0, gt=0, validation_alias=_env("SMTP_TIMEOUT"))
+    pagerduty_events_url: str = Field(
+        "https://events.pagerduty.com", validation_alias=_env("PAGERDUTY_EVENTS_URL")
+    )
+    alert_max_attempts: int = Field(
+        8, ge=1, le=100, validation_alias=_env("ACCOUNTABILITY_ALERT_MAX_ATTEMPTS")
+    )
 
 
 _ALIASES = {

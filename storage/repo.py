@@ -247,6 +247,36 @@ def mark_failed(
     return status
 
 
+def outbox_counts(session: Session) -> list[tuple[str, str, int]]:
+    """(status, channel, number of alerts), for `accountability alert --status`."""
+    rows = session.execute(
+        select(AlertOutbox.status, AlertOutbox.channel, func.count())
+        .group_by(AlertOutbox.status, AlertOutbox.channel)
+        .order_by(AlertOutbox.status, AlertOutbox.channel)
+    )
+    return [(str(status), str(channel), int(number)) for status, channel, number in rows]
+
+
+def dead_alerts(session: Session, limit: int | None = None) -> list[AlertOutbox]:
+    """Alerts that gave up, newest first: shown with their error, never dropped silently."""
+    query = (
+        select(AlertOutbox)
+        .where(AlertOutbox.status == "dead")
+        .order_by(AlertOutbox.next_attempt_at.desc(), AlertOutbox.id.desc())
+    )
+    return list(session.scalars(query.limit(limit) if limit is not None else query))
+
+
+def retrying_alerts(session: Session, limit: int | None = None) -> list[AlertOutbox]:
+    """Pending alerts that failed at least once, next retry first."""
+    query = (
+        select(AlertOutbox)
+        .where(AlertOutbox.status == "pending", AlertOutbox.attempts > 0)
+        .order_by(AlertOutbox.next_attempt_at, AlertOutbox.id)
+    )
+    return list(session.scalars(query.limit(limit) if limit is not None else query))
+
+
 # --- read models ----------------------------------------------------------------------------
 
 

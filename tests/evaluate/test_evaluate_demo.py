@@ -128,9 +128,13 @@ def test_unauthorized_changes_are_routed_to_the_outcome_owner(
     with factory() as session:
         rows = session.scalars(select(AlertOutbox).where(
             AlertOutbox.subject_ref == finding.key)).all()
-    roles = {(r.recipient, r.payload["role"]) for r in rows}
+    emails = [r for r in rows if r.channel == "email"]
+    roles = {(r.recipient, r.payload["role"]) for r in emails}
     assert roles == {("maria", "to"), ("dev", "cc")}  # informed (maria) is already the addressee
-    assert all(r.channel == "email" and r.status == "pending" for r in rows)
+    # support's `alerts` block adds one Slack and one PagerDuty row (docs/alerts.md)
+    assert {(r.channel, r.recipient) for r in rows if r.channel != "email"} == {
+        ("slack", "webhook"), ("pagerduty", "events")}
+    assert all(r.status == "pending" for r in rows)
 
 
 def test_evaluating_again_adds_nothing(

@@ -1,0 +1,561 @@
+"""The alert dispatcher: claim pending outbox rows, send them, record what happened (SPEC §6).
+
+One dispatch:
+
+1. queues the reminders that are due (risk reviews still unacknowledged every
+   `remind_every_hours`; `rules.routing.reminder_due` picks the reminder number from the
+   clock, so concurrent dispatchers write the same dedup key once);
+2. claims due rows in batches (`storage.repo.claim_pending_alerts`: `FOR UPDATE SKIP LOCKED`
+   on PostgreSQL, so two dispatchers never hold the same row; one writer on SQLite), committing
+   the claim before any send;
+3. groups them into messages: email per (workflow, kind, recipients) — one email per workflow
+   and alert kind per dispatch, to its routed recipients (to and cc), listing all its new
+   items; Slack per (workflow, kind); PagerDuty and Jira per row;
+4. sends each message and records the outcome at once in its own short transaction: `sent`
+   with the provider's id (SMTP Message-ID, Slack's answer, the PagerDuty dedup key, the Jira
+   issue key), or back to `pending` with the error, one more attempt and the next retry time
+   (exponential backoff with jitter, capped), or `dead` after `max_attempts` (or at once when
+   the service refuses the payload itself).
+
+A row left `sending` by a dispatcher that died is claimed again after `stale_after`: the
+window between a send and its mark is where a duplicate can happen (docs/alerts.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from accountability.alert_render import (
+    AlertView,
+    alert_view,
+    jira_ticket,
+    pagerduty_trigger,
+    render_email,
+    slack_message,
+)
+from accountability.errors import ConfigError
+from accountability.settings import Settings, require_jira
+from connectors.channel_errors import ChannelConfigError, ChannelError
+from connectors.email import Mailbox, SmtpConfig, SmtpSender, compose
+from connectors.errors import ConnectorError
+from connectors.jira_tickets import JiraTickets, review_label
+from connectors.outbound import redact, register_secret, resolve_secret
+from connectors.pagerduty_events import PagerDutyEvents
+from connectors.slack import SlackWebhook
+from rules.facts import ReviewState
+from rules.registry import Registry
+from rules.routing import (
+    EMAIL,
+    JIRA,
+    PAGERDUTY,
+    RISK_REVIEW,
+    SLACK,
+    reminder_due,
+    risk_review_reminder_alerts,
+)
+from storage import evaluations as store
+from storage import reminders, repo
+from storage.engine import session_scope
+from storage.models import AlertOutbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    """How hard to try. Defaults: 8 attempts, 1 min doubling up to 6 h (about 4 h in all before
+    an alert is declared dead), claims reclaimed after 30 min. Grouping happens within a
+    claimed batch: more than `batch_size` due rows make more than one email per workflow and
+    kind."""
+
+    max_attempts: int = 8
+    backoff_base: timedelta = timedelta(minutes=1)
+    backoff_cap: timedelta = timedelta(hours=6)
+    stale_after: timedelta = timedelta(minutes=30)
+    batch_size: int = 1000
+    max_batches: int = 100
+
+
+def backoff(
+    attempts: int, policy: DispatchPolicy, rand: Callable[[], float] = random.random
+) -> timedelta:
+    """The wait after the `attempts`-th failure (0-based): base × 2^attempts, capped, with
+    "equal jitter" (between half and all of it), so retries of many alerts that failed
+    together spread out while the wait still grows."""
+    ceiling = min(policy.backoff_cap, policy.backoff_base * (1 << min(attempts, 30)))
+    return ceiling * (0.5 + 0.5 * rand())
+
+
+@dataclass
+class DispatchReport:
+    reminders: int = 0
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    pending: int = 0
+    messages: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        sent_by = ", ".join(f"{n} {c}" for c, n in sorted(self.messages.items()))
+        return (
+            f"alerts: {self.sent} sent" + (f" ({sent_by})" if sent_by else "")
+            + f", {self.failed} failed (will be retried), {self.dead} dead, "
+            f"{self.pending} pending" + (f"; {self.reminders} reminders queued"
+                                         if self.reminders else "")
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"reminders": self.reminders, "claimed": self.claimed, "sent": self.sent,
+                "failed": self.failed, "dead": self.dead, "pending": self.pending,
+                "messages": dict(self.messages), "errors": list(self.errors)}
+
+
+# --- channels ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JiraAccess:
+    url: str
+    email: str | None = None
+    api_token: Any = None  # SecretStr
+    pat: Any = None  # SecretStr
+
+
+class Channels:
+    """The senders of one dispatch, built on first use: a dispatch with only email rows never
+    needs Jira credentials, and a missing one fails only the rows that need it.
+
+    Args:
+        smtp: SMTP settings; sender: the From mailbox.
+        pagerduty_events_url: `PAGERDUTY_EVENTS_URL`.
+        jira: Jira site and credentials, or a `ChannelConfigError` message saying what is missing.
+        ca_bundle: `ACCOUNTABILITY_CA_BUNDLE`.
+        env_file: the dotenv file `env:NAME` references may also be read from.
+        http_transport: an httpx transport for Slack and Jira (tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        smtp: SmtpConfig,
+        sender: Mailbox,
+        pagerduty_events_url: str = "https://events.pagerduty.com",
+        jira: JiraAccess | str | None = None,
+        ca_bundle: Path | None = None,
+        env_file: Path | None = Path(".env"),
+        http_transport: Any = None,
+    ) -> None:
+        self.smtp_config = smtp
+        self.sender = sender
+        self.env_file = env_file
+        self._pagerduty_url = pagerduty_events_url
+        self._jira_access = jira
+        self._ca_bundle = ca_bundle
+        self._transport = http_transport
+        self._smtp: SmtpSender | None = None
+        self._slack: SlackWebhook | None = None
+        self._jira: JiraTickets | None = None
+        if smtp.password is not None:
+            register_secret(smtp.password.get_secret_value())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Channels:
+        name, address = parseaddr(settings.smtp_from)
+        jira: JiraAccess | str
+        try:
+            creds = require_jira(settings)
+            jira = JiraAccess(creds.url, creds.email, None if creds.is_pat else creds.token,
+                              creds.token if creds.is_pat else None)
+        except ConfigError as exc:
+            jira = str(exc)
+        return cls(
+            smtp=SmtpConfig(host=settings.smtp_host, port=settings.smtp_port,
+                            username=settings.smtp_username, password=settings.smtp_password,
+                            starttls=settings.smtp_starttls, from_addr=address or
+                            settings.smtp_from, timeout=settings.smtp_timeout,
+                            ca_bundle=settings.ca_bundle),
+            sender=Mailbox(name or "Accountability", address or settings.smtp_from),
+            pagerduty_events_url=settings.pagerduty_events_url,
+            jira=jira,
+            ca_bundle=settings.ca_bundle,
+        )
+
+    def smtp(self) -> SmtpSender:
+        if self._smtp is None:
+            self._smtp = SmtpSender(self.smtp_config)
+        return self._smtp
+
+    def slack(self) -> SlackWebhook:
+        if self._slack is None:
+            self._slack = SlackWebhook(ca_bundle=self._ca_bundle, transport=self._transport)
+        return self._slack
+
+    def pagerduty(self) -> PagerDutyEvents:
+        try:
+            return PagerDutyEvents(self._pagerduty_url, ca_bundle=self._ca_bundle)
+        except ValueError as exc:
+            raise ChannelConfigError(f"PagerDuty Events: {exc}") from None
+
+    def jira(self) -> JiraTickets:
+        if self._jira is None:
+            access = self._jira_access
+            if not isinstance(access, JiraAccess):
+                raise ChannelConfigError(f"Jira ticket: {access or 'JIRA_URL is not set'}")
+            try:
+                self._jira = JiraTickets(access.url, email=access.email,
+                                         api_token=access.api_token, pat=access.pat,
+                                         ca_bundle=self._ca_bundle, transport=self._transport)
+            except (ValueError, ConnectorError) as exc:
+                raise ChannelConfigError(f"Jira ticket: {exc}") from None
+        return self._jira
+
+    def close(self) -> None:
+        for closer in (self._smtp, self._slack, self._jira):
+            if closer is not None:
+                closer.close()
+        self._smtp = self._slack = self._jira = None
+
+
+# --- claimed rows and what to send ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A claimed outbox row, copied out of the session that claimed it."""
+
+    id: int
+    kind: str
+    workflow: str
+    channel: str
+    recipient: str
+    subject_ref: str
+    payload: dict[str, Any]
+    attempts: int
+
+    @classmethod
+    def of(cls, row: AlertOutbox) -> _Row:
+        return cls(row.id, row.kind, row.workflow or "", row.channel, row.recipient,
+                   row.subject_ref, dict(row.payload or {}), row.attempts)
+
+
+@dataclass
+class _Outcome:
+    sent: dict[int, str] = field(default_factory=dict)  # row id → provider id
+    failed: dict[int, ChannelError] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One message to send: its channel, the breaker it trips, and the rows it settles."""
+
+    channel: str
+    breaker: str
+    rows: list[_Row]
+
+
+def _units(rows: list[_Row]) -> Iterator[_Unit]:
+    """Rows into messages. Email: per workflow and kind, items with the same recipients (to
+    and cc) share one email, so nobody receives an item not routed to them."""
+    emails: dict[tuple[str, str], list[_Row]] = defaultdict(list)
+    slacks: dict[tuple[str, str], list[_Row]] = defaultdict(list)
+    for row in rows:
+        if row.channel == EMAIL:
+            emails[(row.workflow, row.kind)].append(row)
+        elif row.channel == SLACK:
+            slacks[(row.workflow, row.kind)].append(row)
+        else:
+            yield _Unit(row.channel, row.channel, [row])
+    for group in emails.values():
+        audience: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for row in group:
+            audience[row.subject_ref].add((row.recipient, str(row.payload.get("role", "to"))))
+        by_audience: dict[frozenset[tuple[str, str]], list[_Row]] = defaultdict(list)
+        for row in group:
+            by_audience[frozenset(audience[row.subject_ref])].append(row)
+        for same in by_audience.values():
+            yield _Unit(EMAIL, EMAIL, same)
+    for group in slacks.values():
+        yield _Unit(SLACK, SLACK, group)
+
+
+def _items(rows: list[_Row]) -> list[tuple[str, dict[str, Any]]]:
+    items: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        items.setdefault(row.subject_ref, row.payload)
+    return list(items.items())
+
+
+class _Dispatch:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        registry: Registry,
+        channels: Channels,
+        policy: DispatchPolicy,
+        clock: Callable[[], datetime],
+        rand: Callable[[], float],
+        worker: str,
+    ) -> None:
+        self.factory = factory
+        self.registry = registry
+        self.channels = channels
+        self.policy = policy
+        self.clock = clock
+        self.rand = rand
+        self.worker = worker
+        self.report = DispatchReport()
+        self.broken: dict[str, ChannelError] = {}
+
+    def run(self) -> DispatchReport:
+        self.report.reminders = enqueue_reminders(self.factory, self.registry, self.clock())
+        for _ in range(self.policy.max_batches):
+            with session_scope(self.factory) as session:
+                claimed = [_Row.of(r) for r in repo.claim_pending_alerts(
+                    session, self.worker, self.clock(), limit=self.policy.batch_size,
+                    stale_after=self.policy.stale_after)]
+            if not claimed:
+                break
+            self.report.claimed += len(claimed)
+            for unit in _units(claimed):
+                self._settle(unit, self._send(unit))
+            if len(claimed) < self.policy.batch_size:
+                break
+        with session_scope(self.factory) as session:
+            self.report.pending = session.scalar(
+                select(func.count()).where(AlertOutbox.status == "pending")) or 0
+        return self.report
+
+    def _send(self, unit: _Unit) -> _Outcome:
+        broken = self.broken.get(unit.breaker)
+        if broken is not None:
+            return _Outcome(failed={r.id: broken for r in unit.rows})
+        try:
+            outcome = SENDERS[unit.channel](self, unit.rows)
+        except ChannelError as exc:
+            if exc.unreachable:
+                self.broken[unit.breaker] = exc
+            return _Outcome(failed={r.id: exc for r in unit.rows})
+        except ConnectorError as exc:
+            error = ChannelError(f"{unit.channel}: {exc.message}")
+            return _Outcome(failed={r.id: error for r in unit.rows})
+        except Exception as exc:  # a bug must not stop the other alerts, nor lose this one
+            log.exception("sending %s alerts failed unexpectedly", unit.channel)
+            error = ChannelError(f"{unit.channel}: internal error: {type(exc).__name__}: {exc}")
+            return _Outcome(failed={r.id: error for r in unit.rows})
+        if outcome.sent:
+            self.report.messages[unit.channel] += 1
+        return outcome
+
+    def _settle(self, unit: _Unit, outcome: _Outcome) -> None:
+        """Record the outcome of one message right after it was sent: the shorter the gap,
+        the smaller the window for a duplicate after a crash."""
+        now = self.clock()
+        by_id = {r.id: r for r in unit.rows}
+        with session_scope(self.factory) as session:
+            for row_id, provider_id in outcome.sent.items():
+                repo.mark_sent(session, row_id, now=now, provider_id=provider_id[:500])
+                self.report.sent += 1
+            for row_id, error in outcome.failed.items():
+                row = by_id[row_id]
+                wait = backoff(row.attempts, self.policy, self.rand)
+                if error.retry_after is not None:
+                    wait = max(wait, timedelta(seconds=min(error.retry_after, 6 * 3600)))
+                message = redact(str(error))
+                status = repo.mark_failed(
+                    session, row_id, next_attempt_at=now + wait, error=message,
+                    max_attempts=self.policy.max_attempts if error.retriable else 1)
+                if status == "dead":
+                    self.report.dead += 1
+                    log.error("alert %s (%s to %s) is dead after %d attempts: %s", row_id,
+                              row.channel, row.recipient, row.attempts + 1, message)
+                else:
+                    self.report.failed += 1
+                    log.warning("alert %s (%s to %s) failed, retry after %s: %s", row_id,
+                                row.channel, row.recipient, now + wait, message)
+                if message not in self.report.errors:
+                    self.report.errors.append(message)
+
+    # --- per channel --------------------------------------------------------------------------
+
+    def view(self, rows: list[_Row], notes: list[str] | None = None) -> AlertView:
+        first = rows[0]
+        return alert_view(self.registry, first.workflow, first.kind, _items(rows), notes or [])
+
+    def send_email(self, rows: list[_Row]) -> _Outcome:
+        outcome = _Outcome()
+        to: dict[str, Mailbox] = {}
+        cc: dict[str, Mailbox] = {}
+        addressed: list[tuple[_Row, str]] = []
+        for row in rows:
+            person = self.registry.people.get(row.recipient)
+            if person is None or not person.email:
+                outcome.failed[row.id] = ChannelConfigError(
+                    f"email: {row.recipient} has no e-mail address in the registry")
+                continue
+            mailbox = Mailbox(person.name, person.email)
+            try:
+                mailbox.header()  # a bad address fails its own rows, not the whole email
+            except ChannelError as exc:
+                outcome.failed[row.id] = exc
+                continue
+            target = cc if row.payload.get("role") == "cc" else to
+            target.setdefault(person.email, mailbox)
+            addressed.append((row, person.email))
+        if not addressed:
+            return outcome
+        cc = {a: m for a, m in cc.items() if a not in to}
+        if not to:  # only cc rows left (their "to" went out earlier): they become the addressees
+            to, cc = cc, {}
+        notes = [str(r.payload["note"]) for r, _ in addressed if r.payload.get("note")]
+        view = self.view([r for r, _ in addressed], notes)
+        text, html = render_email(view)
+        message = compose(
+            subject=view.subject, sender=self.channels.sender, to=list(to.values()),
+            cc=list(cc.values()), text=text, html=html, date=self.clock(),
+            headers={"X-Accountability-Workflow": view.workflow,
+                     "X-Accountability-Kind": view.kind},
+        )
+        result = self.channels.smtp().send(message)
+        for row, address in addressed:
+            if address in result.refused:
+                code, reply = result.refused[address]
+                outcome.failed[row.id] = ChannelError(
+                    f"email: the SMTP server refused {address}: {code} {reply}",
+                    retriable=not 500 <= code < 600)
+            else:
+                outcome.sent[row.id] = result.message_id
+        return outcome
+
+    def send_slack(self, rows: list[_Row]) -> _Outcome:
+        workflow = rows[0].workflow
+        spec = self.registry.workflows.get(workflow)
+        reference = spec.alerts.slack_webhook if spec is not None else None
+        if not reference:
+            raise ChannelConfigError(
+                f"Slack: workflow '{workflow}' has no alerts.slack_webhook in the registry")
+        url = resolve_secret(reference, f"Slack webhook of workflow '{workflow}'",
+                             self.channels.env_file)
+        answer = self.channels.slack().post(url, slack_message(self.view(rows)),
+                                            variable=reference[4:])
+        return _Outcome(sent={r.id: f"slack:{answer}" for r in rows})
+
+    def send_pagerduty(self, rows: list[_Row]) -> _Outcome:
+        (row,) = rows
+        spec = self.registry.workflows.get(row.workflow)
+        reference = spec.alerts.pagerduty_routing_key if spec is not None else None
+        if not reference:
+            raise ChannelConfigError(f"PagerDuty Events: workflow '{row.workflow}' has no "
+                                     "alerts.pagerduty_routing_key in the registry")
+        action = row.payload.get("pd_action")
+        dedup_key = str(row.payload.get("pd_dedup_key") or row.subject_ref)
+        key = resolve_secret(reference, f"PagerDuty routing key of workflow '{row.workflow}'",
+                             self.channels.env_file)
+        events = self.channels.pagerduty()
+        if action == "resolve":
+            answer = events.resolve(key, variable=reference[4:], dedup_key=dedup_key)
+        elif action == "trigger":
+            view = self.view(rows)
+            answer = events.trigger(key, variable=reference[4:], dedup_key=dedup_key,
+                                    severity=str(row.payload.get("pd_severity", "warning")),
+                                    **pagerduty_trigger(view, view.items[0]))
+        else:
+            raise ChannelError(f"PagerDuty Events: unknown action {action!r}", retriable=False)
+        return _Outcome(sent={row.id: answer})
+
+    def send_jira(self, rows: list[_Row]) -> _Outcome:
+        (row,) = rows
+        if row.kind != RISK_REVIEW:
+            raise ChannelError(f"Jira ticket: only risk reviews get a ticket, not {row.kind}",
+                               retriable=False)
+        spec = self.registry.workflows.get(row.workflow)
+        target = spec.alerts.jira_risk_review if spec is not None else None
+        if target is None:
+            raise ChannelConfigError(f"Jira ticket: workflow '{row.workflow}' has no "
+                                     "alerts.jira_risk_review in the registry")
+        view = self.view(rows)
+        summary, description = jira_ticket(view, view.items[0])
+        owner = self.registry.people.get(row.recipient)
+        key, created = self.channels.jira().ensure_ticket(
+            project=target.project, issue_type=target.issue_type, summary=summary,
+            description=description, label=review_label(row.subject_ref),
+            assignee_account_id=owner.jira if owner is not None else None)
+        if not created:
+            log.info("risk review %s already has Jira ticket %s", row.subject_ref, key)
+        return _Outcome(sent={row.id: key})
+
+
+SENDERS: dict[str, Callable[[_Dispatch, list[_Row]], _Outcome]] = {
+    EMAIL: _Dispatch.send_email,
+    SLACK: _Dispatch.send_slack,
+    PAGERDUTY: _Dispatch.send_pagerduty,
+    JIRA: _Dispatch.send_jira,
+}
+
+
+def enqueue_reminders(factory: sessionmaker[Session], registry: Registry, now: datetime) -> int:
+    """Queue the reminders due at `now` for risk reviews still waiting for acknowledgement."""
+    with session_scope(factory) as session:
+        rows: list[dict[str, Any]] = []
+        for review in reminders.unacknowledged_reviews(session):
+            spec = registry.workflows.get(review.workflow)
+            if spec is None:
+                continue
+            number = reminder_due(review.opened_at, review.last_reminded_at,
+                                  spec.remind_every_hours, now)
+            if number is None:
+                continue
+            state = ReviewState(id=review.id, workflow=review.workflow, week=review.week,
+                                owner=review.owner, status=review.status,
+                                opened_at=review.opened_at, due=review.due,
+                                breaches=tuple(review.breaches))
+            rows += [a.row() for a in risk_review_reminder_alerts(registry, state, number)]
+            reminders.mark_reminded(session, review.id, now)
+        return store.enqueue(session, rows) if rows else 0
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def dispatch(
+    factory: sessionmaker[Session],
+    registry: Registry,
+    channels: Channels,
+    *,
+    policy: DispatchPolicy | None = None,
+    clock: Callable[[], datetime] | None = None,
+    rand: Callable[[], float] = random.random,
+    worker: str | None = None,
+) -> DispatchReport:
+    """Queue due reminders, then send every due alert once; see the module docstring.
+
+    Example:
+        >>> with app_services.database(url) as factory:   # doctest: +SKIP
+        ...     channels = Channels.from_settings(settings)
+        ...     try:
+        ...         report = dispatch(factory, loaded.registry, channels)
+        ...     finally:
+        ...         channels.close()
+    """
+    run = _Dispatch(factory, registry, channels, policy or DispatchPolicy(),
+                    clock or (lambda: datetime.now(UTC)), rand, worker or worker_id())
+    try:
+        return run.run()
+    finally:
+        channels.close()

@@ -1,0 +1,135 @@
+"""Slack incoming webhooks (httpx): post a Block Kit message, classify what comes back.
+
+An incoming webhook answers `200 ok`, or an error as plain text: `400 invalid_payload`,
+`403 action_prohibited`, `404 no_service` (webhook revoked), `410 channel_is_archived`, `429`
+with `Retry-After`. The URL is the credential: it never appears in an error (the registry's
+variable name does) and is blanked in httpx's logs (`connectors.outbound`).
+
+Block Kit limits this module enforces (https://api.slack.com/reference/block-kit/blocks):
+50 blocks per message, 3,000 characters per section text, 150 per header, and the top-level
+`text` fallback (notifications) kept under 4,000.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from connectors.channel_errors import FATAL_HTTP_STATUSES, ChannelError
+from connectors.errors import ConnectorError, RetriableAPIError
+from connectors.http import ApiProfile, build_ssl_context, build_timeout, check_response
+from connectors.outbound import register_secret
+from connectors.text import one_line, truncate
+
+MAX_BLOCKS = 50
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+CONTEXT_LIMIT = 2000
+FALLBACK_LIMIT = 4000
+
+
+def escape(text: str) -> str:
+    """mrkdwn control characters as Slack wants them (`&`, `<`, `>` only)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str | None, label: str) -> str:
+    """`<url|label>` for a safe http(s) URL (no `|` or `>` inside), else the escaped label."""
+    text = escape(one_line(label, 200)).replace("|", "¦")
+    if url and "|" not in url and ">" not in url:
+        return f"<{url}|{text}>"
+    return text
+
+
+def header_block(text: str) -> dict[str, Any]:
+    return {"type": "header",
+            "text": {"type": "plain_text", "text": one_line(text, HEADER_LIMIT), "emoji": True}}
+
+
+def section_block(mrkdwn: str) -> dict[str, Any]:
+    """A section of already escaped mrkdwn, cut to Slack's limit."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(mrkdwn, SECTION_LIMIT)}}
+
+
+def context_block(mrkdwn: str) -> dict[str, Any]:
+    return {"type": "context",
+            "elements": [{"type": "mrkdwn", "text": truncate(mrkdwn, CONTEXT_LIMIT)}]}
+
+
+def message(fallback: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The webhook body; blocks beyond 50 are replaced by a last note saying how many."""
+    if len(blocks) > MAX_BLOCKS:
+        hidden = len(blocks) - (MAX_BLOCKS - 1)
+        blocks = [*blocks[: MAX_BLOCKS - 1],
+                  context_block(f"… and {hidden} more (see the email for the full list)")]
+    return {"text": truncate(one_line(fallback), FALLBACK_LIMIT), "blocks": blocks}
+
+
+def _slack_error_text(body: Any) -> str | None:
+    return None  # Slack answers errors as plain text, read from the response instead
+
+
+SLACK = ApiProfile(
+    name="Slack",
+    credentials_hint="the webhook URL in the variable the registry names (alerts.slack_webhook)",
+    url_variable="alerts.slack_webhook",
+    error_text=_slack_error_text,
+)
+
+
+class SlackWebhook:
+    """Posts messages to incoming webhooks; one `httpx.Client` for the dispatch.
+
+    Args:
+        ca_bundle: extra trusted CAs (`ACCOUNTABILITY_CA_BUNDLE`).
+        transport: an httpx transport instead of the network (tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        ca_bundle: Path | None = None,
+        timeout: float = 15.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            timeout=build_timeout(timeout),
+            verify=build_ssl_context(ca_bundle) if transport is None else True,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def post(self, url: SecretStr, body: dict[str, Any], *, variable: str) -> str:
+        """Post `body`; return Slack's answer (`ok`) or its request id as the provider id.
+
+        Args:
+            url: the webhook URL (a credential).
+            variable: the environment variable it came from, named in errors instead of it.
+        """
+        where = f"Slack webhook ({variable})"
+        register_secret(url.get_secret_value())
+        try:
+            response = self._http.post(url.get_secret_value(), json=body)
+        except httpx.InvalidURL:
+            raise ChannelError(f"{where}: the value is not a URL", retriable=True) from None
+        except httpx.TransportError as exc:
+            kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+            raise ChannelError(f"{where}: the request {kind}: {type(exc).__name__}: {exc}",
+                               unreachable=True) from None
+        try:
+            check_response(response, SLACK)
+        except ConnectorError as exc:
+            reason = one_line(response.text, 200) if response.content else ""
+            status = exc.status or response.status_code
+            raise ChannelError(
+                f"{where} answered HTTP {status}" + (f": {reason}" if reason else ""),
+                retriable=status not in FATAL_HTTP_STATUSES,
+                retry_after=exc.retry_after if isinstance(exc, RetriableAPIError) else None,
+            ) from None
+        return response.headers.get("x-slack-req-id") or one_line(response.text, 100) or "ok"

@@ -1,0 +1,37 @@
+"""The alert flow: send what the evaluation (and `close`) queued in the outbox.
+
+One task, no Prefect retries: the outbox is the retry layer (a failed alert stays pending with
+its next attempt time), and a Prefect retry right away would only hit the same outage.
+Several runs side by side are safe: each row is claimed by one dispatcher (SPEC §10).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+
+from accountability import app_services
+from accountability.dispatch import Channels, DispatchPolicy, dispatch
+from accountability.registry_file import load_registry_file
+from accountability.settings import load_settings
+
+
+@task
+def dispatch_alerts() -> dict[str, Any]:
+    settings = load_settings()
+    loaded = load_registry_file(settings.registry)
+    policy = DispatchPolicy(max_attempts=settings.alert_max_attempts)
+    with app_services.database(settings.database_url) as factory:
+        report = dispatch(factory, loaded.registry, Channels.from_settings(settings),
+                          policy=policy)
+    return report.as_dict() | {"line": report.line()}
+
+
+@flow(name="alert")
+def alert_flow() -> dict[str, Any]:
+    result = dispatch_alerts()
+    errors = "".join(f"\n- {error}" for error in result["errors"])
+    create_markdown_artifact(f"# Alerts\n\n{result['line']}\n{errors}", key="alerts")
+    return result
