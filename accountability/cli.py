@@ -366,6 +366,35 @@ def _check_week(week: str) -> None:
         raise UsageError(str(exc)) from None
 
 
+@app.command("run")
+def run_command(
+    full: Annotated[bool, typer.Option("--full", help="Full sync and evaluation.")] = False,
+    registry: RegistryOption = None,
+) -> None:
+    """The scheduled job by hand: sync, evaluate, then dispatch alerts."""
+    from accountability.dispatch import Channels, DispatchPolicy, dispatch
+
+    settings = load_settings()
+    loaded = load_registry_file(registry or settings.registry)
+    with app_services.database(settings.database_url) as factory:
+        with err.status("Syncing…"):
+            synced = sync.run_sync(settings, loaded.registry, factory, full=full)
+        out.print(synced.line(), highlight=False, soft_wrap=True)
+        with err.status("Evaluating…"):
+            evaluated = evaluate.evaluate(factory, loaded, full=full,
+                                          jira_browse_base=settings.jira_url)
+        out.print(evaluated.line(), highlight=False, soft_wrap=True)
+        with err.status("Sending alerts…"):
+            policy = DispatchPolicy(max_attempts=settings.alert_max_attempts)
+            alerts = dispatch(factory, loaded.registry, Channels.from_settings(settings),
+                              policy=policy)
+        out.print(alerts.line(), highlight=False, soft_wrap=True)
+    for error in alerts.errors:
+        err.print(f"[red]error[/]: {escape(error)}", highlight=False, soft_wrap=True)
+    if alerts.failed or alerts.dead:
+        raise typer.Exit(1)
+
+
 @app.command("demo")
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's outputs.")] = Path(
