@@ -239,6 +239,7 @@ def reviews_command(
             out.print(views.reviews_table(rows))
 
 
+@app.command("digest")
 def digest_command(
     week: Annotated[
         str | None, typer.Option("--week", help="ISO week (default: the week just ended).")
