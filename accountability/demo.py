@@ -25,6 +25,7 @@ from accountability.app_services import (
     upgrade_database,
     write_escalation_map,
 )
+from accountability.digest import produce as produce_digest
 from accountability.registry_file import load_registry_file
 from accountability.settings import Settings
 from rules.registry import LoadedRegistry
@@ -35,6 +36,7 @@ from storage import repo
 # evaluate as of the Monday morning after it, so the demo gives the same result any day.
 DEMO_SYNC_START = date(2026, 9, 1)
 DEMO_AS_OF = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 08:00 in Europe/Berlin
+DEMO_DIGEST_WEEK = "2026-W47"  # the week just ended on DEMO_AS_OF: W46's breaches, what followed
 DEMO_SEED = 7
 
 
@@ -71,6 +73,13 @@ def run_demo(out_dir: Path, console: Console, today: date | None = None) -> Demo
         counts = repo.workflow_item_counts(session, _services(loaded))
         summary = repo.workflow_outcomes(session)
     console.print(_table(loaded, counts, summary))
+    with database(database_url) as factory, console.status("Writing the weekly digest…"):
+        digest_path = out_dir / f"digest-{DEMO_DIGEST_WEEK}.html"
+        digest = produce_digest(factory, loaded, Settings(), week=DEMO_DIGEST_WEEK,
+                                out=digest_path, now=DEMO_AS_OF)
+    _done(console, f"digest: {digest.subject}")
+    console.print(f"Weekly digest (open in a browser): {digest_path}", highlight=False,
+                  soft_wrap=True)
     console.print("Escalation maps (open in a browser):")
     for workflow, path in maps.items():
         console.print(f"  {workflow}: {path}", highlight=False, soft_wrap=True)

@@ -103,6 +103,8 @@ def test_demo_validates_registry_and_writes_every_map(tmp_path: Path) -> None:
         page = tmp_path / "demo" / "maps" / f"{workflow}.html"
         assert page.is_file(), workflow
     assert (tmp_path / "demo" / "accountability.db").is_file()
+    digest = (tmp_path / "demo" / "digest-2026-W47.html").read_text(encoding="utf-8")
+    assert "Week 2026-W47" in digest and "no decision taken" in digest.lower()
     assert "Support resolution time" in result.stdout
     assert re.search(r"synced [1-9]\d* items, [1-9]\d* new ownership changes", result.stdout)
     row = r"Support resolution time\s+│ Maria Chen\s+│ [1-9]\d* · [1-9]\d* · [1-9]\d*\s+│"
