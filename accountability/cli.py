@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -372,27 +373,48 @@ def run_command(
     full: Annotated[bool, typer.Option("--full", help="Full sync and evaluation.")] = False,
     registry: RegistryOption = None,
 ) -> None:
-    """The scheduled job by hand: sync, evaluate, then dispatch alerts."""
+    """The scheduled job by hand: sync, evaluate, then dispatch alerts.
+
+    A source that fails does not stop the rest: what synced is evaluated and alerts go out,
+    then the command names the failed source and exits 1.
+    """
+    from accountability import run_report
     from accountability.dispatch import Channels, DispatchPolicy, dispatch
 
+    began = time.monotonic()
     settings = load_settings()
-    loaded = load_registry_file(registry or settings.registry)
+    if registry is not None:
+        settings = settings.model_copy(update={"registry": registry})
+    loaded = run_report.preflight(settings)
+    summary = run_report.RunSummary()
     with app_services.database(settings.database_url) as factory:
         with err.status("Syncing…"):
-            synced = sync.run_sync(settings, loaded.registry, factory, full=full)
+            synced = sync.run_sync(settings, loaded.registry, factory, full=full,
+                                   raise_on_failure=False)
         out.print(synced.line(), highlight=False, soft_wrap=True)
+        summary.items_synced, summary.changes_synced = synced.items, synced.changes
+        summary.quarantined = synced.quarantined
+        summary.failed += [f.line() for f in synced.failures]
         with err.status("Evaluating…"):
             evaluated = evaluate.evaluate(factory, loaded, full=full,
                                           jira_browse_base=settings.jira_url)
         out.print(evaluated.line(), highlight=False, soft_wrap=True)
+        summary.new_findings = dict(evaluated.new_findings)
         with err.status("Sending alerts…"):
             policy = DispatchPolicy(max_attempts=settings.alert_max_attempts)
             alerts = dispatch(factory, loaded.registry, Channels.from_settings(settings),
                               policy=policy)
         out.print(alerts.line(), highlight=False, soft_wrap=True)
+        summary.alerts_sent, summary.alerts_failed = alerts.sent, alerts.failed
+        summary.totals = run_report.totals(factory)
+    summary.seconds = time.monotonic() - began
+    out.print(summary.line(), highlight=False, soft_wrap=True)
     for error in alerts.errors:
         err.print(f"[red]error[/]: {escape(error)}", highlight=False, soft_wrap=True)
-    if alerts.failed or alerts.dead:
+    if synced.failures:
+        err.print(f"[red]error[/]: {escape(synced.failure_line())}; the rest completed",
+                  highlight=False, soft_wrap=True)
+    if synced.failures or alerts.failed or alerts.dead:
         raise typer.Exit(1)
 
 

@@ -1,21 +1,46 @@
-"""`accountability demo`: the pipeline on embedded defaults, nothing to configure.
+"""`accountability demo`: the whole pipeline on embedded defaults, nothing to configure.
 
 The sandbox (a local Jira Cloud and PagerDuty seeded with the Acme demo company of
 `examples/registry.yaml`) runs in-process on a free loopback port, the database is a fresh
-SQLite file in the output folder, and nothing keeps running afterwards.
+SQLite file in the output folder, alerts and the weekly digest go through the project's real
+dispatcher and digest sender to a local SMTP capture (aiosmtpd on 127.0.0.1) that saves each
+message as a `.eml` file, and nothing keeps running afterwards: every server the demo starts is
+stopped in a `finally`, and `DemoResult.servers` says where they listened so a test can check.
+
+Only email is configured: Slack, PagerDuty Events and Jira-ticket alerts are refused by
+`_EmailOnlyChannels` whatever the environment holds (the demo never posts Acme's fictional
+alerts to a real webhook), so the dispatcher keeps them `pending` with the reason, exactly as
+it does for any channel not yet configured, and the demo says so.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import shutil
+import socket
 import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from email import policy
+from email.parser import BytesHeaderParser
 from pathlib import Path
+from types import TracebackType
 
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
 
 from accountability import evaluate, sync
 from accountability.app_services import (
@@ -25,12 +50,22 @@ from accountability.app_services import (
     upgrade_database,
     write_escalation_map,
 )
+from accountability.digest import DigestReport
 from accountability.digest import produce as produce_digest
+from accountability.dispatch import Channels, DispatchReport, dispatch
+from accountability.dispatch import log as dispatch_log
+from accountability.errors import UsageError
 from accountability.registry_file import load_registry_file
 from accountability.settings import Settings
+from connectors.channel_errors import ChannelConfigError
+from connectors.jira_tickets import JiraTickets
+from connectors.pagerduty_events import PagerDutyEvents
+from connectors.slack import SlackWebhook
 from rules.registry import LoadedRegistry
 from sandbox import SandboxConfig, serve_sandbox
-from storage import repo
+from storage import evaluations, repo
+from storage.engine import session_scope
+from storage.models import AlertOutbox
 
 # The sandbox's demo history covers ISO weeks 2026-W40 … 2026-W47; read all of it, and
 # evaluate as of the Monday morning after it, so the demo gives the same result any day.
@@ -38,63 +73,101 @@ DEMO_SYNC_START = date(2026, 9, 1)
 DEMO_AS_OF = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 08:00 in Europe/Berlin
 DEMO_DIGEST_WEEK = "2026-W47"  # the week just ended on DEMO_AS_OF: W46's breaches, what followed
 DEMO_SEED = 7
+DEMO_SENDER = "Accountability <accountability@acme.example>"
+# Short labels for the summary table, in the order a reader cares about them.
+FINDING_LABELS = {"unauthorized_change": "unauthorized", "unowned_item": "unowned",
+                  "ownership_churn": "churn", "late_risk_review": "late review",
+                  "registry_gap": "registry gap"}
+ALERT_STATES = ("sent", "pending", "dead")
 
 
 @dataclass(frozen=True)
 class DemoResult:
+    """What the demo produced, for the CLI and the tests. `servers`: every (host, port) the
+    demo listened on (sandbox, SMTP capture), all stopped by the time this is returned."""
+
     database_url: str
     maps: dict[str, Path]
     report: sync.SyncReport
     evaluation: evaluate.EvaluationReport
-    counts: dict[str, dict[str, int]]
+    alerts: DispatchReport
+    digest: DigestReport
+    digest_path: Path
+    emails: list[Path]
+    servers: list[tuple[str, int]]
 
 
 def run_demo(out_dir: Path, console: Console, today: date | None = None) -> DemoResult:
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
+    """Run every stage into a fresh `out_dir`, showing each one, and end with the summary."""
+    began = time.monotonic()
+    _fresh_folder(out_dir)
     database_url = f"sqlite:///{(out_dir / 'accountability.db').resolve()}"
-    loaded = load_registry_file(EXAMPLE_REGISTRY)
+    servers: list[tuple[str, int]] = []
+    with console.status("Validating the registry…"):
+        loaded = load_registry_file(EXAMPLE_REGISTRY)
     _done(console, f"registry {EXAMPLE_REGISTRY.name}: valid, {len(loaded.warnings)} warnings")
-    upgrade_database(database_url)
-    record_registry(database_url, loaded)
+    with console.status("Creating the database…"):
+        upgrade_database(database_url)
+        record_registry(database_url, loaded)
     _done(console, f"database {database_url}")
-    report = _sync_from_sandbox(console, loaded, database_url)
+    report = _sync_from_sandbox(console, loaded, database_url, servers)
     _done(console, report.line())
     with database(database_url) as factory, console.status("Evaluating…"):
         evaluation = evaluate.evaluate(factory, loaded, now=DEMO_AS_OF, full=True)
     _done(console, evaluation.line())
-    maps = {
-        workflow: write_escalation_map(loaded, workflow, out_dir / "maps" / f"{workflow}.html",
-                                       today)
-        for workflow in loaded.registry.workflows
-    }
+    with console.status("Writing the escalation maps…"):
+        maps = {
+            workflow: write_escalation_map(loaded, workflow,
+                                           out_dir / "maps" / f"{workflow}.html", today)
+            for workflow in loaded.registry.workflows
+        }
+    _done(console, f"escalation maps: {len(maps)} written to {out_dir / 'maps'}")
+    digest_path = out_dir / f"digest-{DEMO_DIGEST_WEEK}.html"
+    with _MailCapture(out_dir / "emails") as capture:
+        servers.append(capture.address)
+        _done(console, f"SMTP capture listening on {capture.host}:{capture.port}")
+        settings = _capture_settings(database_url, capture)
+        with database(database_url) as factory:
+            alerts = _send_alerts(console, factory, loaded, settings)
+            with console.status(f"Sending the {DEMO_DIGEST_WEEK} digest to leadership…"):
+                digest = produce_digest(factory, loaded, settings, week=DEMO_DIGEST_WEEK,
+                                        out=digest_path, send=True, now=DEMO_AS_OF)
+        _done(console, f"digest {digest.week} written and emailed to "
+                       f"{', '.join(digest.sent_to)}: {digest.subject}")
+    emails = capture.saved
+    _done(console, f"SMTP capture stopped: {len(emails)} emails saved")
     with database(database_url) as factory, factory() as session:
-        counts = repo.workflow_item_counts(session, _services(loaded))
-        summary = repo.workflow_outcomes(session)
-    console.print(_table(loaded, counts, summary))
-    with database(database_url) as factory, console.status("Writing the weekly digest…"):
-        digest_path = out_dir / f"digest-{DEMO_DIGEST_WEEK}.html"
-        digest = produce_digest(factory, loaded, Settings(), week=DEMO_DIGEST_WEEK,
-                                out=digest_path, now=DEMO_AS_OF)
-    _done(console, f"digest: {digest.subject}")
-    console.print(f"Weekly digest (open in a browser): {digest_path}", highlight=False,
-                  soft_wrap=True)
-    console.print("Escalation maps (open in a browser):")
-    for workflow, path in maps.items():
-        console.print(f"  {workflow}: {path}", highlight=False, soft_wrap=True)
-    console.print(f"Database: {database_url} — try `accountability findings`, "
-                  "`accountability scorecard`, `accountability reviews` with "
-                  f"ACCOUNTABILITY_DATABASE_URL={database_url}", highlight=False, soft_wrap=True)
-    return DemoResult(database_url, maps, report, evaluation, counts)
+        summary = _summary(session, loaded)
+    console.print(_table(loaded, summary))
+    _print_paths(console, digest_path, maps, out_dir / "emails", len(emails), database_url)
+    _done(console, f"demo finished in {time.monotonic() - began:.1f} s; nothing left running")
+    return DemoResult(database_url, maps, report, evaluation, alerts, digest,
+                      digest_path, emails, servers)
 
 
-def _sync_from_sandbox(console: Console, loaded: LoadedRegistry, url: str) -> sync.SyncReport:
+def _fresh_folder(out_dir: Path) -> None:
+    """Empty `out_dir` for this run, but only when it is empty or a previous demo's output
+    (it holds `accountability.db`): `--out ~` must never wipe a home folder."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not (out_dir / "accountability.db").exists():
+            raise UsageError(f"{out_dir} is not empty and holds no previous demo output: "
+                             "choose another folder with --out")
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+# --- sync ---------------------------------------------------------------------------------------
+
+
+def _sync_from_sandbox(
+    console: Console, loaded: LoadedRegistry, url: str, servers: list[tuple[str, int]]
+) -> sync.SyncReport:
     with console.status("Starting the sandbox Jira Cloud and PagerDuty…"):
         sandbox = serve_sandbox(SandboxConfig(seed=DEMO_SEED, mode="demo"))
         sb = sandbox.__enter__()
     try:
         creds = sb.credentials
+        servers.append(_address(creds["JIRA_URL"]))
         settings = Settings(
             database_url=url,
             registry=EXAMPLE_REGISTRY,
@@ -111,6 +184,14 @@ def _sync_from_sandbox(console: Console, loaded: LoadedRegistry, url: str) -> sy
             return sync.run_sync(settings, loaded.registry, factory, progress=advance)
     finally:
         sandbox.__exit__(None, None, None)
+
+
+def _address(url: str) -> tuple[str, int]:
+    """`https://127.0.0.1:PORT/…` → ("127.0.0.1", PORT)."""
+    match = re.match(r"^\w+://\[?([^\]/]+?)\]?:(\d+)", url)
+    if match is None:
+        raise ValueError(f"no host:port in {url!r}")
+    return match.group(1), int(match.group(2))
 
 
 class _progress:
@@ -137,41 +218,262 @@ class _progress:
             self._bar.advance(self._tasks[partition], count)
 
 
-def _services(loaded: LoadedRegistry) -> dict[str, list[str]]:
-    return {
-        workflow_id: list(workflow.sources.pagerduty.services if workflow.sources.pagerduty else [])
-        for workflow_id, workflow in loaded.registry.workflows.items()
-    }
+# --- the local SMTP capture and the alerts -------------------------------------------------------
+
+
+class _MailCapture:
+    """An SMTP server on 127.0.0.1 (a free port) that accepts every message and writes it, as
+    received, to `folder` as `NNN-<first recipient>-<subject>.eml`: what a mail client would
+    have shown, inspectable offline. Written on arrival, so a demo stopped half-way still
+    leaves what was sent. A context manager: the server thread stops on exit, whatever
+    happened."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.host = "127.0.0.1"
+        self.port = _free_port(self.host)
+        self.saved: list[Path] = []
+        self._lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    def __enter__(self) -> _MailCapture:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._controller = Controller(self, hostname=self.host, port=self.port)
+        self._controller.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """aiosmtpd's hook for each message: save it, then answer 250."""
+        content = envelope.original_content or b""
+        with self._lock:
+            name = eml_name(len(self.saved) + 1, list(envelope.rcpt_tos), content)
+            target = self.folder / name
+            target.write_bytes(content)
+            self.saved.append(target)
+        return "250 Message accepted for delivery"
+
+
+def eml_name(number: int, recipients: list[str], content: bytes) -> str:
+    """`001-maria-support-resolution-time-6-unauthorized-ownership-changes.eml`: the arrival
+    order, the first recipient's mailbox name and the subject (without its `[tag]`), each
+    reduced to lowercase letters, digits and hyphens, so the name is safe on every system."""
+    headers = BytesHeaderParser(policy=policy.default).parsebytes(content)
+    subject = re.sub(r"^\s*\[[^\]]*\]\s*", "", str(headers.get("Subject", "")))
+    who = recipients[0].partition("@")[0] if recipients else "nobody"
+    return f"{number:03d}-{_slug(who, 30) or 'recipient'}-{_slug(subject, 80) or 'message'}.eml"
+
+
+def _slug(text: str, limit: int) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].rstrip("-")
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _capture_settings(url: str, capture: _MailCapture) -> Settings:
+    """Settings for the dispatcher and the digest sender: SMTP to the capture and nothing else.
+    Every value that would reach outside is set here, so the user's environment (a real
+    `SMTP_HOST`, `JIRA_URL`) cannot turn the demo into real mail or tickets."""
+    return Settings(
+        database_url=url,
+        registry=EXAMPLE_REGISTRY,
+        smtp_host=capture.host,
+        smtp_port=capture.port,
+        smtp_username=None,
+        smtp_password=None,
+        smtp_starttls=False,
+        smtp_from=DEMO_SENDER,
+        smtp_timeout=10.0,
+        jira_url=None,
+        jira_email=None,
+        jira_api_token=None,
+        jira_pat=None,
+        ca_bundle=None,
+    )
+
+
+class _EmailOnlyChannels(Channels):
+    """The demo's channels: email to the capture; Slack, PagerDuty Events and Jira tickets are
+    refused as not configured even when the environment holds a webhook or routing key for
+    the example registry's `env:` names, so the demo stays offline. The dispatcher treats the
+    refusal like any missing configuration: the alert stays pending with this reason."""
+
+    def slack(self) -> SlackWebhook:
+        raise ChannelConfigError("Slack: not configured in the demo (only email, to the local "
+                                 "capture)")
+
+    def pagerduty(self) -> PagerDutyEvents:
+        raise ChannelConfigError("PagerDuty Events: not configured in the demo (only email, to "
+                                 "the local capture)")
+
+    def jira(self) -> JiraTickets:
+        raise ChannelConfigError("Jira ticket: not configured in the demo (only email, to the "
+                                 "local capture)")
+
+
+def _send_alerts(
+    console: Console,
+    factory: sessionmaker[DbSession],
+    loaded: LoadedRegistry,
+    settings: Settings,
+) -> DispatchReport:
+    """The queued alerts through the real dispatcher, on the demo's clock (DEMO_AS_OF): the
+    scheduled job sends right after it evaluates, so no reminder is due yet."""
+    _due_on_demo_clock(factory)
+    channels = _EmailOnlyChannels.from_settings(settings)
+    channels.env_file = None  # the working folder's .env is the user's, not the demo's
+    with console.status("Sending the alerts to the SMTP capture…"), _quiet(dispatch_log):
+        alerts = dispatch(factory, loaded.registry, channels, clock=lambda: DEMO_AS_OF)
+    _done(console, alerts.line())
+    if alerts.failed or alerts.dead:
+        console.print(f"  [yellow]kept pending[/], retried by `accountability alert` once the "
+                      f"channel is configured ({alerts.failed + alerts.dead} alerts):",
+                      highlight=False, soft_wrap=True)
+        for error in alerts.errors:
+            console.print(f"  · {escape(error)}", highlight=False, soft_wrap=True)
+    return alerts
+
+
+@contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    """The dispatcher logs a warning per alert it keeps pending (15 lines for the demo's Slack
+    and PagerDuty rows); the demo prints one line per reason instead. Dead alerts (errors)
+    are still logged."""
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _due_on_demo_clock(factory: sessionmaker[DbSession]) -> None:
+    """The evaluation ran as of DEMO_AS_OF but the outbox stamps `next_attempt_at` with the
+    wall clock; a dispatch on the demo clock would find nothing due. Bring the queued rows
+    forward to DEMO_AS_OF (a no-op once the evaluation stamps its own clock)."""
+    with session_scope(factory) as session:
+        session.execute(update(AlertOutbox)
+                        .where(AlertOutbox.status == "pending",
+                               AlertOutbox.next_attempt_at > DEMO_AS_OF)
+                        .values(next_attempt_at=DEMO_AS_OF))
+
+
+# --- the summary --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _WorkflowSummary:
+    findings: dict[str, int]
+    week: str | None
+    breaches: list[str]
+    recommendation: str | None
+    earlier: list[str]  # "2026-W46: 6 → pause" for each earlier week in breach
+    review_open: bool
+    alerts: Counter[str]
+
+
+def _summary(session: DbSession, loaded: LoadedRegistry) -> dict[str, _WorkflowSummary]:
+    """Per workflow: open findings by type, the last scored week's breaches and recommendation,
+    earlier weeks in breach, whether a risk review is still open, and its outbox rows by status."""
+    outcomes = repo.workflow_outcomes(session)
+    open_reviews = {r.workflow for r in evaluations.list_reviews(session)
+                    if r.status != "closed"}
+    cards = evaluations.list_scorecards(session)
+    alerts: dict[str, Counter[str]] = {}
+    for workflow, status, number in session.execute(
+            select(AlertOutbox.workflow, AlertOutbox.status, func.count())
+            .group_by(AlertOutbox.workflow, AlertOutbox.status)):
+        alerts.setdefault(str(workflow), Counter())[str(status)] = int(number)
+    summary: dict[str, _WorkflowSummary] = {}
+    for workflow_id in loaded.registry.workflows:
+        own = sorted((c for c in cards if c.workflow == workflow_id), key=lambda c: c.week)
+        last = own[-1] if own else None
+        outcome = outcomes.get(workflow_id, {})
+        findings = outcome.get("findings") or {}
+        assert isinstance(findings, dict)
+        summary[workflow_id] = _WorkflowSummary(
+            findings={str(k): int(v) for k, v in findings.items()},
+            week=last.week if last else None,
+            breaches=list(last.breaches or []) if last else [],
+            recommendation=last.recommendation if last else None,
+            earlier=[f"{c.week}: {len(c.breaches)} → {c.recommendation}"
+                     for c in own[:-1] if c.breaches],
+            review_open=workflow_id in open_reviews,
+            alerts=alerts.get(workflow_id, Counter()),
+        )
+    return summary
+
+
+def _table(loaded: LoadedRegistry, summary: Mapping[str, _WorkflowSummary]) -> Table:
+    """Five bounded columns: at most about 95 characters wide, and still readable in an
+    80-column terminal, where Rich wraps inside the cells."""
+    registry = loaded.registry
+    weeks = sorted({s.week for s in summary.values() if s.week})
+    week = weeks[-1] if weeks else "—"
+    table = Table(title=f"{registry.organization}: week {week} (the last scored), as of "
+                  f"{DEMO_AS_OF:%Y-%m-%d %H:%M} UTC",
+                  title_justify="left", caption_justify="left", box=box.MINIMAL_HEAVY_HEAD,
+                  pad_edge=False,
+                  caption="alerts count one per recipient and channel; pending ones are kept "
+                  "and retried, never dropped")
+    table.add_column("workflow", max_width=24)
+    table.add_column("open findings", max_width=16)
+    table.add_column("breaches", max_width=22)
+    table.add_column("recommended", max_width=12)
+    table.add_column("alerts", no_wrap=True)
+    for workflow_id, workflow in registry.workflows.items():
+        row = summary[workflow_id]
+        table.add_row(
+            f"{escape(workflow.name)}\n[dim]{workflow_id}[/]",
+            _findings_cell(row.findings),
+            (", ".join(row.breaches) or "none")
+            + "".join(f"\n[dim]{escape(e)}[/]" for e in row.earlier),
+            (row.recommendation or "—") + ("\n[dim]review open[/]" if row.review_open else ""),
+            "\n".join(f"{row.alerts[state]} {state}" for state in ALERT_STATES),
+        )
+    return table
+
+
+def _findings_cell(findings: Mapping[str, int]) -> str:
+    known = [k for k in FINDING_LABELS if k in findings]
+    other = sorted(k for k in findings if k not in FINDING_LABELS)
+    return "\n".join(f"{findings[k]} {FINDING_LABELS.get(k, k.replace('_', ' '))}"
+                     for k in known + other) or "none"
+
+
+def _print_paths(
+    console: Console, digest: Path, maps: Mapping[str, Path], emails: Path, sent: int,
+    database_url: str,
+) -> None:
+    """One path per line, never wrapped (soft_wrap), so it can be copied or clicked."""
+    lines = [("Digest", str(digest))]
+    lines += [(f"Map {workflow}", str(path)) for workflow, path in maps.items()]
+    lines += [("Emails", f"{emails} ({sent} .eml files)"), ("Database", database_url)]
+    for label, value in lines:
+        console.print(f"  {label + ':':<20} {escape(value)}", highlight=False, soft_wrap=True)
+    console.print("  Look around (findings, scorecard, reviews, alert --status):",
+                  highlight=False)
+    console.print(f"    ACCOUNTABILITY_DATABASE_URL={database_url} accountability findings",
+                  highlight=False, soft_wrap=True)
 
 
 def _done(console: Console, text: str) -> None:
-    console.print(f"[green]✓[/] {text}", highlight=False, soft_wrap=True)
+    console.print(f"[green]✓[/] {escape(text)}", highlight=False, soft_wrap=True)
 
-
-def _table(
-    loaded: LoadedRegistry,
-    counts: dict[str, dict[str, int]],
-    outcomes: dict[str, dict[str, object]],
-) -> Table:
-    registry = loaded.registry
-    table = Table(title=f"{registry.organization}: workflows as of {DEMO_AS_OF:%Y-%m-%d}")
-    for column in ("workflow", "outcome owner", "items · incidents · changes", "open findings",
-                   "weeks in breach (metrics → recommendation)", "risk reviews"):
-        table.add_column(column, no_wrap=column == "workflow")
-    for workflow_id, workflow in registry.workflows.items():
-        row = counts[workflow_id]
-        outcome = outcomes.get(workflow_id, {})
-        findings = outcome.get("findings") or {}
-        weeks = outcome.get("breach_weeks") or []
-        assert isinstance(findings, dict) and isinstance(weeks, list)
-        table.add_row(
-            workflow.name,
-            registry.people[workflow.outcome.owner].name,
-            f"{row['jira_items']} · {row['incidents']} · {row['ownership_changes']}",
-            "\n".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(findings.items()))
-            or "none",
-            "\n".join(weeks) or f"none (latest {outcome.get('week', '—')}: "
-            f"{outcome.get('recommendation', '—')})",
-            str(outcome.get("reviews") or "none"),
-        )
-    return table

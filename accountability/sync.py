@@ -352,6 +352,7 @@ class SyncReport:
     requests: int
     retries: int
     seconds: float
+    failures: list[SourceFailure] = field(default_factory=list)
 
     @property
     def items(self) -> int:
@@ -376,6 +377,24 @@ class SyncReport:
             f"{self.skipped} skipped, in {self.seconds:.1f} s"
         )
 
+    def failure_line(self) -> str:
+        """Which sources failed and why, in one sentence; empty when none did."""
+        if not self.failures:
+            return ""
+        return "sync failed for " + "; ".join(f.line() for f in self.failures)
+
+
+@dataclass(frozen=True)
+class SourceFailure:
+    """A partition whose sync gave up; the other partitions' work is committed regardless."""
+
+    source: str  # "jira" or "pagerduty"
+    partition: str
+    error: str
+
+    def line(self) -> str:
+        return f"{self.source} {self.partition}: {self.error}"
+
 
 @dataclass(frozen=True)
 class SyncTargets:
@@ -396,7 +415,25 @@ def sync_targets(registry: Registry, source: str | None) -> SyncTargets:
     )
 
 
-def open_jira(settings: Settings) -> JiraClient:
+def only_project(targets: SyncTargets, project: str) -> SyncTargets:
+    """The Jira partitions of one project (a fanned-out sync's share); no PagerDuty."""
+    jira = tuple(p for p in targets.jira if p.project == project)
+    if not jira:
+        known = ", ".join(sorted({p.project for p in targets.jira})) or "none"
+        raise UsageError(f"no workflow reads Jira project '{project}' (projects: {known})")
+    return SyncTargets(jira=jira, pagerduty_services=())
+
+
+def fan_out(targets: SyncTargets) -> list[dict[str, str]]:
+    """One flow run's parameters per source and Jira project: the unit several workers share."""
+    runs = [{"source": "jira", "project": project}
+            for project in sorted({p.project for p in targets.jira})]
+    if targets.pagerduty_services:
+        runs.append({"source": "pagerduty"})
+    return runs
+
+
+def open_jira(settings: Settings, throttle: Callable[[], None] | None = None) -> JiraClient:
     creds = require_jira(settings)
     return JiraClient(
         creds.url,
@@ -404,12 +441,25 @@ def open_jira(settings: Settings) -> JiraClient:
         api_token=None if creds.is_pat else creds.token,
         pat=creds.token if creds.is_pat else None,
         ca_bundle=settings.ca_bundle,
+        throttle=throttle,
     )
 
 
-def open_pagerduty(settings: Settings) -> PagerDutyClient:
+def open_pagerduty(
+    settings: Settings, throttle: Callable[[], None] | None = None
+) -> PagerDutyClient:
     token = require_pagerduty_token(settings)
-    return PagerDutyClient(token, base_url=settings.pagerduty_api_url, ca_bundle=settings.ca_bundle)
+    return PagerDutyClient(token, base_url=settings.pagerduty_api_url,
+                           ca_bundle=settings.ca_bundle, throttle=throttle)
+
+
+def check_credentials(settings: Settings, targets: SyncTargets) -> None:
+    """Credentials for every source the run will read, checked without a network call, so a
+    missing variable fails the run before anything is fetched or written."""
+    if targets.jira:
+        require_jira(settings)
+    if targets.pagerduty_services:
+        require_pagerduty_token(settings)
 
 
 def preflight_jira(client: JiraClient) -> None:
@@ -437,42 +487,58 @@ def run_sync(
     now: datetime | None = None,
     progress: Progress | None = None,
     max_parallel: int = 3,
+    raise_on_failure: bool = True,
 ) -> SyncReport:
     """Sync every partition the registry names; independent partitions run in parallel.
 
     Credentials are checked before anything is written; a failing partition does not stop
-    the others from committing what they read, and its error is raised at the end.
+    the others from committing what they read. Its error is raised at the end, or, with
+    `raise_on_failure=False` (the scheduled run, which evaluates what did sync), reported in
+    `SyncReport.failures`.
     """
     began = time.monotonic()
     targets = sync_targets(registry, source)
     now = now or utc_now()
     start = first_sync_start(now, sync_start_of(settings))
-    jobs: list[Callable[[], list[SyncSummary]]] = []
+    jobs: list[_Job] = []
     clients: list[JiraClient | PagerDutyClient] = []
     try:
+        check_credentials(settings, targets)
         if targets.jira:
             jira = open_jira(settings)
             clients.append(jira)
             preflight_jira(jira)
             for partition in targets.jira:
-                jobs.append(_jira_job(factory, jira, partition, start, now, full, progress))
+                jobs.append(_Job("jira", partition.name,
+                                 _jira_job(factory, jira, partition, start, now, full, progress)))
         if targets.pagerduty_services:
             pagerduty = open_pagerduty(settings)
             clients.append(pagerduty)
             preflight_pagerduty(pagerduty)
             services = targets.pagerduty_services
-            jobs.append(lambda: sync_pagerduty(factory, pagerduty, services, start=start,
-                                               now=now, full=full, progress=progress))
-        summaries = _run_all(jobs, max_parallel)
+            jobs.append(_Job("pagerduty", "services " + ", ".join(services),
+                             lambda: sync_pagerduty(factory, pagerduty, services, start=start,
+                                                    now=now, full=full, progress=progress)))
+        summaries, errors = _run_all(jobs, max_parallel)
+        if errors and raise_on_failure:
+            raise errors[0][1]
         return SyncReport(
             summaries,
             requests=sum(c.stats.requests for c in clients),
             retries=sum(c.stats.retries for c in clients),
             seconds=time.monotonic() - began,
+            failures=[SourceFailure(job.source, job.name, str(exc)) for job, exc in errors],
         )
     finally:
         for client in clients:
             client.close()
+
+
+@dataclass(frozen=True)
+class _Job:
+    source: str
+    name: str
+    run: Callable[[], list[SyncSummary]]
 
 
 def _jira_job(
@@ -492,20 +558,18 @@ def _jira_job(
 
 
 def _run_all(
-    jobs: Sequence[Callable[[], list[SyncSummary]]], max_parallel: int
-) -> list[SyncSummary]:
+    jobs: Sequence[_Job], max_parallel: int
+) -> tuple[list[SyncSummary], list[tuple[_Job, Exception]]]:
     summaries: list[SyncSummary] = []
-    errors: list[BaseException] = []
+    errors: list[tuple[_Job, Exception]] = []
     with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(jobs) or 1))) as pool:
-        futures = [pool.submit(job) for job in jobs]
-        for future in futures:
+        futures = [(job, pool.submit(job.run)) for job in jobs]
+        for job, future in futures:
             try:
                 summaries.extend(future.result())
             except Exception as exc:  # collected: the other partitions still commit
-                errors.append(exc)
-    if errors:
-        raise errors[0]
-    return summaries
+                errors.append((job, exc))
+    return summaries, errors
 
 
 def sync_start_of(settings: Settings) -> datetime | None:

@@ -69,6 +69,19 @@ def _looks_secret(name: str) -> bool:
     return any(marker in lowered for marker in _SECRET_PARAM_MARKERS)
 
 
+def throttle_hook(throttle: Callable[[], None]) -> Callable[[httpx.Request], None]:
+    """An httpx request event hook that waits on `throttle` before the request goes out.
+
+    A hook rather than a wrapper around each call site, so no request (retries and paging
+    included) can bypass it.
+    """
+
+    def hook(request: httpx.Request) -> None:
+        throttle()
+
+    return hook
+
+
 def build_timeout(seconds: float = DEFAULT_TIMEOUT) -> httpx.Timeout:
     """One bound for connect, read, write and pool waits: no request hangs forever."""
     return httpx.Timeout(seconds)

@@ -40,6 +40,7 @@ from connectors.http import (
     parse_json,
     redact_url,
     require_key,
+    throttle_hook,
     transport_error,
 )
 from connectors.pagination import StartAtPaginator, TokenPaginator
@@ -122,6 +123,9 @@ class JiraClient:
         sleep: how retries wait (tests pass a recorder).
         transport: an httpx transport to use instead of the network (TLS settings are then
             the transport's own).
+        throttle: called before every request, retries included; it may block. The scheduled
+            flows pass a Prefect global rate limit here so that all workers together stay under
+            Jira's rate limit (docs/operations.md).
 
     Attributes:
         stats: requests and retries per endpoint.
@@ -142,6 +146,7 @@ class JiraClient:
         max_attempts: int = 6,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        throttle: Callable[[], None] | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -165,6 +170,7 @@ class JiraClient:
             transport=transport,
             limits=httpx.Limits(max_connections=max_concurrency + 2),
             follow_redirects=False,
+            event_hooks={"request": [throttle_hook(throttle)]} if throttle else None,
         )
         self._policy = RetryPolicy(max_attempts=max_attempts, sleep=sleep)
         self._max_concurrency = max_concurrency

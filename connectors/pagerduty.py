@@ -40,6 +40,7 @@ from connectors.http import (
     parse_json,
     redact_url,
     require_key,
+    throttle_hook,
     transport_error,
 )
 from connectors.retry import RetryPolicy, call_with_retry
@@ -139,7 +140,11 @@ class PagerDutyClient:
         max_429_retries: int = 5,
         max_attempts: int = 6,
         sleep: Callable[[float], None] = time.sleep,
+        throttle: Callable[[], None] | None = None,
     ) -> None:
+        """`throttle` is called before every request, retries included, and may block: the
+        scheduled flows pass a Prefect global rate limit so all workers stay under
+        PagerDuty's 960 requests a minute (docs/operations.md)."""
         if not base_url.startswith("https://"):
             raise ValueError(
                 f"PAGERDUTY_API_URL must use https:// (got {redact_url(base_url)!r}): "
@@ -155,6 +160,8 @@ class PagerDutyClient:
             raise ValueError(f"PAGERDUTY_API_URL is not usable: {exc}") from None
         # ApiClient passes its own `timeout` attribute (60 s by default) to every request.
         self._rest.timeout = build_timeout(timeout)  # type: ignore[assignment]
+        if throttle is not None:
+            self._rest.event_hooks["request"].append(throttle_hook(throttle))
         self._policy = RetryPolicy(
             max_attempts=max_attempts, max_rate_limit_retries=max_429_retries, sleep=sleep
         )

@@ -15,12 +15,12 @@ from prefect.artifacts import create_markdown_artifact
 from accountability import app_services
 from accountability.dispatch import Channels, DispatchPolicy, dispatch
 from accountability.registry_file import load_registry_file
-from accountability.settings import load_settings
+from flows.secrets import flow_settings
 
 
 @task
 def dispatch_alerts() -> dict[str, Any]:
-    settings = load_settings()
+    settings = flow_settings()
     loaded = load_registry_file(settings.registry)
     policy = DispatchPolicy(max_attempts=settings.alert_max_attempts)
     with app_services.database(settings.database_url) as factory:

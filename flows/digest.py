@@ -17,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from accountability import app_services
 from accountability.digest import produce
 from accountability.registry_file import load_registry_file
-from accountability.settings import load_settings
+from flows.secrets import flow_settings
 
 ARTIFACT_KEY = "digest"
 
@@ -26,7 +26,7 @@ ARTIFACT_KEY = "digest"
 def build_and_deliver(
     week: str | None, send: bool, out: str | None, force: bool
 ) -> dict[str, Any]:
-    settings = load_settings()
+    settings = flow_settings()
     loaded = load_registry_file(settings.registry)
     with app_services.database(settings.database_url) as factory:
         report = produce(factory, loaded, settings, week=week, send=send, force=force,

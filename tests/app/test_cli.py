@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -94,24 +93,6 @@ def test_invalid_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "SMTP_PORT" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-def test_demo_validates_registry_and_writes_every_map(tmp_path: Path) -> None:
-    result = run("demo", "--out", str(tmp_path / "demo"), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    for workflow in ("support", "renewals", "onboarding"):
-        page = tmp_path / "demo" / "maps" / f"{workflow}.html"
-        assert page.is_file(), workflow
-    assert (tmp_path / "demo" / "accountability.db").is_file()
-    digest = (tmp_path / "demo" / "digest-2026-W47.html").read_text(encoding="utf-8")
-    assert "Week 2026-W47" in digest and "no decision taken" in digest.lower()
-    assert "Support resolution time" in result.stdout
-    assert re.search(r"synced [1-9]\d* items, [1-9]\d* new ownership changes", result.stdout)
-    row = r"Support resolution time\s+│ Maria Chen\s+│ [1-9]\d* · [1-9]\d* · [1-9]\d*\s+│"
-    assert re.search(row, result.stdout)
-    # the planted bad week (docs/sandbox.md): support breaches in 2026-W46, a review opens
-    assert re.search(r"2026-W46: \d+ →\s+│ 2026-W46 \(open\)", result.stdout)
-    assert "pause" in result.stdout
 
 
 @pytest.mark.parametrize("command", [["--help"], ["registry", "--help"], ["db", "--help"]])

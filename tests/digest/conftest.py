@@ -8,6 +8,7 @@ import io
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -34,7 +35,12 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("digest-demo")
     subprocess.run([SCRIPT, "demo", "--out", str(folder / "demo")], env=clean_env(), cwd=folder,
                    check=True, capture_output=True, timeout=300)
-    return folder / "demo" / "accountability.db"
+    database = folder / "demo" / "accountability.db"
+    # The demo mails its 2026-W47 digest to its own SMTP capture and records the send; these
+    # tests start from a company none of whose digests went out yet.
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
+        db.execute("DELETE FROM digest_sends")
+    return database
 
 
 @dataclass

@@ -44,7 +44,9 @@ def test_sync_flow_runs_one_task_per_partition_and_stores_everything(
     monkeypatch.setenv("ACCOUNTABILITY_DATABASE_URL", url)
     monkeypatch.setenv("ACCOUNTABILITY_REGISTRY", str(ROOT / "examples" / "registry.yaml"))
     monkeypatch.setenv("ACCOUNTABILITY_SYNC_START", "2026-09-01")
-    rows = sync_flow()
+    result = sync_flow()
+    assert result["failures"] == []
+    rows = result["partitions"]
     partitions = sorted(row["partition"] for row in rows)
     assert partitions == ["incidents", "log_entries", "onboarding/ONB", "renewals/REN",
                           "support/SUP"]
