@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +38,7 @@ DEFAULT_LOOKBACK = timedelta(days=90)
 JIRA_BATCH = 1000  # one bulk changelog request per batch (its limit is 1,000 issues)
 INCIDENT_CHUNK = timedelta(days=7)
 LOG_ENTRY_CHUNK = timedelta(days=7)
+LOG_ENTRY_BATCH = 1000  # log entries written per transaction within a window
 
 Progress = Callable[[str, int], None]  # (partition, records just handled)
 
@@ -273,22 +275,34 @@ def _sync_pd_log_entries(
         cursor = repo.get_cursor(session, "pagerduty", "log_entries")
     lower = _lower_bound(cursor, full, start, overlap)
     for since, until in _windows(lower, now, LOG_ENTRY_CHUNK):
-        entries = [e for e in client.log_entries(since, until) if _service_of(e) in tracked]
-        rows, bad = _rows(entries, ingest.pd_log_entry_row)
-        incidents = _embedded_incidents(entries)
+        # A busy account logs tens of thousands of entries a week: they are written
+        # LOG_ENTRY_BATCH at a time (memory stays flat), and the cursor moves only once the
+        # whole window is in, so a crash mid-window re-reads it (upserts make that harmless).
+        tracked_entries = (e for e in client.log_entries(since, until)
+                           if _service_of(e) in tracked)
+        for entries in _batches(tracked_entries, LOG_ENTRY_BATCH):
+            rows, bad = _rows(entries, ingest.pd_log_entry_row)
+            with session_scope(factory) as session:
+                ingest.save_pd_incidents(session, _embedded_incidents(entries))
+                summary.changes += ingest.save_pd_log_entries(session, rows)
+                for ref, reason, raw in bad:
+                    ingest.quarantine(session, "pagerduty", ref, reason, raw)
+            summary.items += len(rows)
+            summary.quarantined += len(bad)
+            if progress is not None:
+                progress("pagerduty/log_entries", len(entries))
         with session_scope(factory) as session:
-            ingest.save_pd_incidents(session, incidents)
-            summary.changes += ingest.save_pd_log_entries(session, rows)
-            for ref, reason, raw in bad:
-                ingest.quarantine(session, "pagerduty", ref, reason, raw)
             repo.set_cursor(session, "pagerduty", "log_entries", until)
-        summary.items += len(rows)
-        summary.quarantined += len(bad)
         summary.cursor = until
-        if progress is not None:
-            progress("pagerduty/log_entries", len(entries))
     summary.seconds = time.monotonic() - began
     return summary
+
+
+def _batches(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """`records` in lists of at most `size`, read lazily (itertools.batched is Python 3.12+)."""
+    iterator = iter(records)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def _service_of(entry: Mapping[str, Any]) -> str | None:

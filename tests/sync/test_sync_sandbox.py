@@ -10,15 +10,18 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accountability import sync
+from connectors.errors import ConnectorError
 from rules.registry import Registry
 from sandbox import FaultConfig, Sandbox, SandboxConfig, serve_sandbox
 from sandbox.timefmt import from_ms, to_ms
+from storage import repo
 from storage.engine import make_engine, session_factory
 from storage.models import (
     JiraChangelogItem,
@@ -295,3 +298,35 @@ def _issue(issue_id: str, key: str) -> dict[str, object]:
     return {"id": issue_id, "key": key,
             "fields": {"project": {"key": "SUP"}, "created": stamp, "updated": stamp,
                        "status": {"name": "Open"}, "assignee": None, "summary": key}}
+
+
+def test_log_entries_written_in_small_batches_give_the_same_rows(
+    sandbox: Sandbox, factory: sessionmaker[Session], registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = after_world(sandbox)
+    monkeypatch.setattr(sync, "LOG_ENTRY_BATCH", 3)  # many transactions per 7-day window
+    failing_after = len(sandbox.world.log_entries) * 2 // 3
+    listed = [0]
+
+    def broken(entries: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The listing breaks for good two thirds of the way through (across windows)."""
+        for entry in entries:
+            if listed[0] == failing_after:
+                raise ConnectorError("PagerDuty went away")
+            listed[0] += 1
+            yield entry
+
+    with clients(sandbox) as (_, pd), pytest.raises(ConnectorError):
+        original = pd.log_entries
+        monkeypatch.setattr(pd, "log_entries", lambda *a: broken(original(*a)))
+        sync.sync_pagerduty(factory, pd, sync.pagerduty_services(registry), start=START, now=now)
+    with factory() as session:
+        cursor = repo.get_cursor(session, "pagerduty", "log_entries")
+        newest = session.scalar(select(func.max(PdLogEntry.created_at)))
+    # batches of the window being read were committed; its cursor did not move past them
+    assert newest is not None and cursor is not None and newest >= cursor
+    run(sandbox, factory, registry, now)
+    truth, got = expected(sandbox, registry, now), stored(factory)
+    for table in truth:
+        assert got[table] == truth[table], table
