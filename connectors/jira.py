@@ -162,7 +162,7 @@ class JiraClient:
                 "JIRA_PAT (Data Center)"
             )
         self._http = httpx.Client(
-            base_url=_checked_base_url(base_url),
+            base_url=checked_base_url(base_url),
             headers=headers,
             auth=auth,
             timeout=build_timeout(timeout),
@@ -378,7 +378,9 @@ class JiraClient:
         return redact_url(self._http.base_url.join(path.lstrip("/")))
 
 
-def _checked_base_url(base_url: str) -> str:
+def checked_base_url(base_url: str) -> str:
+    """`JIRA_URL` as an httpx base URL; https except for a loopback host. Shared with the
+    ticket connector (connectors/jira_tickets.py), which talks to the same site."""
     url = httpx.URL(base_url.strip())
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"JIRA_URL must be an http(s) URL, got {redact_url(base_url)!r}")
@@ -456,7 +458,7 @@ def build_jql(
     """
     if isinstance(projects, str) or not projects:
         raise ValueError("projects must be a non-empty list of project keys")
-    clauses = [f"project in ({', '.join(_jql_string(p) for p in projects)})"]
+    clauses = [f"project in ({', '.join(jql_string(p) for p in projects)})"]
     if extra and extra.strip():
         if "order by" in " ".join(extra.lower().split()):
             raise ValueError("the registry's jql must not contain ORDER BY: it is ANDed in")
@@ -494,6 +496,8 @@ def _require_aware(dt: datetime) -> None:
         raise ValueError(f"naive datetime {dt.isoformat()}: pass an aware datetime (UTC)")
 
 
-def _jql_string(value: str) -> str:
+def jql_string(value: str) -> str:
+    """`value` as a quoted JQL string literal: a project key or label can never end the
+    literal and inject a clause."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'

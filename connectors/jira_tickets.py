@@ -34,7 +34,7 @@ from connectors.http import (
     require_key,
     transport_error,
 )
-from connectors.jira import JIRA, _checked_base_url, _jql_string
+from connectors.jira import JIRA, checked_base_url, jql_string
 from connectors.text import clean, one_line
 
 SUMMARY_LIMIT = 255
@@ -114,7 +114,7 @@ class JiraTickets:
             raise ValueError("Jira credentials missing: set JIRA_EMAIL and JIRA_API_TOKEN "
                              "(Cloud) or JIRA_PAT (Data Center)")
         self._http = httpx.Client(
-            base_url=_checked_base_url(base_url),
+            base_url=checked_base_url(base_url),
             headers=headers,
             auth=auth,
             timeout=build_timeout(timeout),
@@ -128,7 +128,7 @@ class JiraTickets:
 
     def find_by_label(self, project: str, label: str) -> str | None:
         """The key of the oldest ticket of `project` carrying `label`, or None."""
-        jql = (f"project = {_jql_string(project)} AND labels = {_jql_string(label)} "
+        jql = (f"project = {jql_string(project)} AND labels = {jql_string(label)} "
                "ORDER BY created ASC")
         body = self._call("POST", SEARCH, {"jql": jql, "fields": ["summary"], "maxResults": 1})
         issues = require_key(body, "issues", list, url=self._url(SEARCH), api="Jira")
