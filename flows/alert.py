@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from accountability import app_services
@@ -32,6 +32,7 @@ def dispatch_alerts() -> dict[str, Any]:
 @flow(name="alert")
 def alert_flow() -> dict[str, Any]:
     result = dispatch_alerts()
+    get_run_logger().info(result["line"])
     errors = "".join(f"\n- {error}" for error in result["errors"])
     create_markdown_artifact(f"# Alerts\n\n{result['line']}\n{errors}", key="alerts")
     return result

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from accountability import app_services, evaluate
@@ -29,5 +29,6 @@ def run_evaluation(full: bool) -> dict[str, Any]:
 @flow(name="evaluate")
 def evaluate_flow(full: bool = False) -> dict[str, Any]:
     result = run_evaluation(full)
+    get_run_logger().info(result["line"])
     create_markdown_artifact(f"# Evaluation\n\n{result['line']}", key="evaluation")
     return result

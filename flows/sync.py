@@ -16,7 +16,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
@@ -103,6 +103,11 @@ def sync_flow(
         description="Records synced per partition",
     )
     result: dict[str, Any] = {"partitions": rows, "failures": failures}
+    items, changes = sum(r["items"] for r in rows), sum(r["changes"] for r in rows)
+    line = (f"synced {items} items, {changes} new ownership changes in {len(rows)} partitions, "
+            f"{sum(r['quarantined'] for r in rows)} quarantined")
     if failures:
+        get_run_logger().error(f"{line}; failed: " + "; ".join(failures))
         return Failed(message="sync failed for " + "; ".join(failures), data=result)
+    get_run_logger().info(line)
     return result
