@@ -726,7 +726,7 @@ class PhaseTimer:
 
 
 PHASES: tuple[tuple[Any, str, str], ...] = (
-    (evaluation, "_histories", "load"),
+    (evaluation, "_plan", "load"),
     (finding_rules, "unowned_items", "findings"),
     (finding_rules, "ownership_churn", "findings"),
     (finding_rules, "late_risk_reviews", "findings"),
@@ -734,7 +734,9 @@ PHASES: tuple[tuple[Any, str, str], ...] = (
     (evaluation, "score_weeks", "scoring"),
     (evaluation, "reviews_to_open", "scoring"),
     (store, "existing_keys", "write: existing_keys"),
-    (store, "drop_stale_verdicts", "write: drop_stale_verdicts"),
+    (store, "stored_unauthorized", "write: existing_keys"),
+    (store, "delete_findings", "write: drop_stale_verdicts"),
+    (store, "drop_stored_authorized", "write: drop_stale_verdicts"),
     (store, "save_findings", "write: save_findings"),
     (store, "save_scorecards", "write: other"),
     (store, "open_reviews", "write: other"),
@@ -750,7 +752,7 @@ PHASES: tuple[tuple[Any, str, str], ...] = (
 def install(timer: PhaseTimer) -> None:
     from rules.authority import Judge
 
-    timer.patch(Judge, "judge_items", "judge")
+    timer.patch(Judge, "unauthorized_items", "judge")
     for owner, attribute, name in PHASES:
         timer.patch(owner, attribute, name)
 
@@ -917,6 +919,7 @@ def pristine_for(dbs: Databases, world: World, args: argparse.Namespace,
     if not args.database_url and stamp.exists() and (workdir / "pristine.db").exists():
         saved = json.loads(stamp.read_text())
         if saved["params"] == wanted:
+            migrate.upgrade(dbs.pristine)  # generated under an older schema: bring it up
             return {**saved["generated"], "reused": True}
     (workdir / "pristine.db").unlink(missing_ok=True)
     generated = prepare_pristine(dbs.pristine, world, args)
@@ -952,6 +955,8 @@ def one_run(args: argparse.Namespace, dbs: Databases, loaded: LoadedRegistry, wo
     """Full evaluation; the increment; the incremental evaluation with the risk reviews as the
     full one left them (all open) and, on a copy, with the old ones closed."""
     profile = Path(args.profile_dir) if args.profile_dir else None
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
 
     def measured(url: str, mode: str, label: str) -> dict[str, Any]:
         return spawn_measure(args, url, mode, profile / f"{label}-{number}.prof" if profile

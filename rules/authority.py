@@ -244,6 +244,35 @@ class Judge:
         Items without a workflow are not judged (SPEC §4), nor are items naming a workflow the
         registry no longer has (an edited registry): there are no rights to judge them by.
         """
+        return self._verdicts(item, None)
+
+    def unauthorized_items(self, items: Iterable[ItemHistory]) -> list[Verdict]:
+        """`judge_items` without the authorized verdicts, which are decided but never built.
+
+        The evaluation stores and counts only unauthorized changes; at a million changes,
+        building the authorized ones (key hash, reason sentence, object) is most of the cost.
+        """
+        verdicts: list[Verdict] = []
+        for item in items:
+            verdicts.extend(self._verdicts(item, False))
+        return verdicts
+
+    def authorized_items(self, items: Iterable[ItemHistory]) -> list[Verdict]:
+        """`judge_items` without the unauthorized verdicts (`findings --all` re-judges these)."""
+        verdicts: list[Verdict] = []
+        for item in items:
+            verdicts.extend(self._verdicts(item, True))
+        return verdicts
+
+    def judged_changes(self, item: ItemHistory) -> int:
+        """How many verdicts `judge_item(item)` gives, without judging."""
+        if item.workflow is None or item.workflow not in self._workflows:
+            return 0
+        return len(item.ownership_changes)
+
+    def _verdicts(self, item: ItemHistory, keep: bool | None) -> list[Verdict]:
+        """The verdicts of `item`; with `keep` True or False only the authorized or the
+        unauthorized ones (the others are judged the same way, then dropped unbuilt)."""
         if item.workflow is None or not item.ownership_changes:
             return []
         wf = self._workflows.get(item.workflow)
@@ -251,10 +280,12 @@ class Judge:
             return []
         item = in_order(item)
         judge = self._judge
-        return [
-            judge(wf, item, change, stage)
-            for change, stage in zip(item.ownership_changes, self._stages(wf, item), strict=True)
-        ]
+        verdicts = []
+        for change, stage in zip(item.ownership_changes, self._stages(wf, item), strict=True):
+            verdict = judge(wf, item, change, stage, keep)
+            if verdict is not None:
+                verdicts.append(verdict)
+        return verdicts
 
     def _stages(self, wf: _Workflow, item: ItemHistory) -> list[_Stage]:
         """The stage at each ownership change: `rules.timeline.stage_at`, in one pass.
@@ -281,8 +312,14 @@ class Judge:
         return stages
 
     def _judge(
-        self, wf: _Workflow, item: ItemHistory, change: OwnershipChange, stage: _Stage
-    ) -> Verdict:
+        self,
+        wf: _Workflow,
+        item: ItemHistory,
+        change: OwnershipChange,
+        stage: _Stage,
+        keep: bool | None = None,
+    ) -> Verdict | None:
+        """The verdict of one change; None when `keep` (authorized?) is given and differs."""
         resolver = self.resolver
         incident = change.source == "pagerduty"
         non_user = incident and change.actor_kind in NON_USER_AGENTS
@@ -293,6 +330,8 @@ class Judge:
         rule = None if actor_id is None else self._rule(rights, stage, actor_id, to_ids, change.at)
         if rule is None and non_user and item.escalation_policy in wf.policies:
             rule = AUTOMATION
+        if keep is not None and keep is (rule is None):
+            return None
         from_ids = resolver.resolve_all(change.from_refs)
         why = _Explain(self, wf, rights, stage, item, change, actor_id, non_user, from_ids, to_ids)
         # Positional, in the field order of `Verdict` (a million of them: keywords cost 30%).

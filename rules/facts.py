@@ -140,6 +140,9 @@ class WeekScore:
     recommendation: str  # continue | stabilize | pause | stop
     recommendation_rule: str
     has_data: bool = True
+    reopened: int | None = None
+    """Of `throughput`, the items reopened since (the quality rate's numerator, stored so an
+    incremental evaluation need not re-read the weeks the quality trend looks back on)."""
 
 
 def stable_key(*parts: str) -> str:

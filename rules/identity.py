@@ -29,7 +29,7 @@ class IdentityResolver:
         'jira:nobody-knows'
     """
 
-    __slots__ = ("_automation", "_automation_ids", "_ids", "_people")
+    __slots__ = ("_automation", "_automation_ids", "_ids", "_people", "_resolved")
 
     def __init__(self, registry: Registry) -> None:
         people: dict[str, str] = {}
@@ -49,14 +49,20 @@ class IdentityResolver:
         # Validation forbids one vendor id for two actors, so the union has no collisions.
         self._ids = {**people, **automation}
         self._automation_ids = frozenset(automation.values())
+        self._resolved: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def resolve(self, ref: str) -> str:
         """The registry id behind `ref`, or `ref` itself when the registry does not know it."""
         return self._ids.get(ref, ref)
 
     def resolve_all(self, refs: Iterable[str]) -> tuple[str, ...]:
+        """`resolve` of each; equal inputs share one result tuple (a verdict holds two of them,
+        and a million verdicts name the same few owners)."""
         refs = tuple(refs)
-        return tuple(map(self._ids.get, refs, refs))
+        resolved = self._resolved.get(refs)
+        if resolved is None:
+            resolved = self._resolved[refs] = tuple(map(self._ids.get, refs, refs))
+        return resolved
 
     def known(self, ref: str) -> str | None:
         """The person or automation id behind `ref`, or None when it is unmapped."""

@@ -69,12 +69,19 @@ def score_weeks(
     ratified: Collection[str],
     weeks: Sequence[str],
     reviews: Sequence[ReviewState] = (),
+    earlier: Sequence[WeekScore] | None = None,
 ) -> list[WeekScore]:
     """One `WeekScore` per week in `weeks` (in that order), with its recommendation.
 
     `items` are the workflow's Jira issues and PagerDuty incidents, `verdicts` the judgements
     of their ownership changes, `ratified` the keys of verdicts that no longer count, and
     `reviews` the stored risk reviews (for the `stop` recommendation).
+
+    The stop rule reads the breaches of the weeks back to the oldest open review, and the
+    quality trend the quality rates of the 4 weeks before each week: recomputed from `items`,
+    or, when `earlier` is given, taken from it — the scores stored for the weeks before
+    `weeks`, which an incremental evaluation knows are unchanged — so `items` need only
+    cover `weeks` (the quality rates only when `stored_quality_known` holds for them).
     """
     workflow = workflow_of(registry, workflow_id)
     if not weeks:
@@ -83,7 +90,7 @@ def score_weeks(
     last = max(weeks, key=monday)
     # The stop rule looks back to the oldest open review; the quality trend 4 more weeks.
     wf_reviews = [r for r in reviews if r.workflow == workflow_id]
-    looked_back = [r.week for r in open_reviews(wf_reviews, workflow_id)]
+    looked_back = [r.week for r in open_reviews(wf_reviews, workflow_id)] if earlier is None else []
     since = min([first, *(w for w in looked_back if monday(w) < monday(first))], key=monday)
     grid = _Grid(weeks_between(shift_week(since, -QUALITY_HISTORY_WEEKS), last), registry.tz)
 
@@ -92,9 +99,18 @@ def score_weeks(
     for item in items:
         counter.item(item)
     counter.verdicts(verdicts, ratified)
+    if earlier is not None and stored_quality_known(earlier, since, workflow_id):
+        stored = {s.week: s for s in earlier if s.workflow == workflow_id}
+        for index, week in enumerate(grid.weeks[:QUALITY_HISTORY_WEEKS]):
+            score = stored.get(week)  # none stored: a week without data resolved nothing
+            tally.throughput[index] = 0 if score is None else score.throughput
+            tally.reopened[index] = 0 if score is None else score.reopened or 0
 
     scored: dict[str, WeekScore] = {}
-    history: list[WeekScore] = []
+    history: list[WeekScore] = [
+        score for score in earlier or ()
+        if score.workflow == workflow_id and monday(score.week) < monday(since)
+    ]
     for index in range(QUALITY_HISTORY_WEEKS, len(grid.weeks)):
         score = _score(workflow, grid.weeks[index], tally, index)
         decision, rule = recommend(registry, workflow_id, score, history, wf_reviews)
@@ -102,6 +118,19 @@ def score_weeks(
         history.append(score)
         scored[score.week] = score
     return [scored[week] for week in weeks]
+
+
+def stored_quality_known(
+    earlier: Sequence[WeekScore], first: str, workflow_id: str | None = None
+) -> bool:
+    """Whether the stored scores of the 4 weeks before `first` (of one workflow, or all)
+    carry their quality inputs: rows written before `reopened` was stored do not."""
+    lookback = set(weeks_between(shift_week(first, -QUALITY_HISTORY_WEEKS), shift_week(first, -1)))
+    return all(
+        score.reopened is not None
+        for score in earlier
+        if score.week in lookback and workflow_id in (None, score.workflow)
+    )
 
 
 class _Grid:
@@ -290,6 +319,7 @@ def _score(workflow: Workflow, week: str, tally: _Tally, index: int) -> WeekScor
             recommendation="",
             recommendation_rule="",
             has_data=False,
+            reopened=0,
         )
     throughput = tally.throughput[index]
     exceptions = tally.incidents[index] + tally.exception_items[index]
@@ -307,6 +337,7 @@ def _score(workflow: Workflow, week: str, tally: _Tally, index: int) -> WeekScor
         breaches=(),
         recommendation="",
         recommendation_rule="",
+        reopened=tally.reopened[index],
     )
     return replace(score, breaches=breaches(workflow, metric_values(score)))
 

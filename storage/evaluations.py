@@ -7,31 +7,40 @@ survive re-evaluation, which is what "ratified findings stay ratified" means in 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, Table, delete, or_, select
 from sqlalchemy.orm import Session
 
+from rules.authority import judge_for
 from rules.facts import Finding as FindingFact
-from rules.facts import ReviewState, Verdict, WeekScore, stable_key
+from rules.facts import ReviewState, Verdict, WeekScore
+from rules.registry import LoadedRegistry, RegistryError, parse_registry
+from storage.histories import Scope, load_histories, workflow_services
 from storage.models import (
     AlertOutbox,
     Decision,
     Finding,
     Ratification,
+    RegistrySnapshot,
     RiskReview,
     Scorecard,
+    SyncCursor,
     utcnow,
 )
-from storage.upsert import insert_ignore, upsert
+from storage.upsert import dialect_insert, execute_rows, insert_ignore, upsert
 
 VERDICT_TYPES = ("authorized_change", "unauthorized_change")
 # Columns a re-evaluation may change; status and first_seen_at are the finding's own history.
-_FINDING_UPDATE = ("type", "workflow", "item", "at", "actor", "from_ids", "to_ids", "rule",
-                   "reason", "details", "updated_at")
+_FINDING_CONTENT = ("type", "workflow", "item", "at", "actor", "from_ids", "to_ids", "rule",
+                    "reason", "details")
+EVALUATION_CURSOR = ("evaluate", "all")
+REJUDGED = "authorized_rejudged"
+"""Set in the evaluation cursor's details when authorized changes are not stored as findings
+but re-judged at read time from stored history and the registry snapshot it names."""
 
 
 def verdict_row(verdict: Verdict, now: datetime) -> dict[str, Any]:
@@ -83,19 +92,82 @@ def existing_keys(session: Session, keys: Sequence[str]) -> set[str]:
 
 
 def save_findings(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Upsert by key; a ratified finding keeps status `ratified`, a new one starts `open`."""
-    upsert(session, Finding, rows, update=_FINDING_UPDATE)
+    """Upsert by key; a ratified finding keeps status `ratified`, a new one starts `open`.
+
+    A row whose content is unchanged is left alone (`updated_at` included), so evaluating
+    again writes nothing; a key repeated in `rows` ends as its last row. One compiled
+    statement per column set, rows as batch parameters (see `storage.upsert`).
+    """
+    by_columns: dict[frozenset[str], dict[Any, Mapping[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(frozenset(row), {})[row["key"]] = row
+    table = cast(Table, Finding.__table__)
+    for columns, by_key in by_columns.items():
+        stmt = dialect_insert(session, table)
+        content = [c for c in _FINDING_CONTENT if c in columns]
+        changed: ColumnElement[bool] | None = (
+            or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in content))
+            if content else None
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={c: stmt.excluded[c] for c in (*content, "updated_at") if c in columns},
+            where=changed,
+        )
+        execute_rows(session, table, stmt, list(by_key.values()))
 
 
-def drop_stale_verdicts(session: Session, verdicts: Iterable[Verdict]) -> None:
-    """A change re-judged the other way (registry edited) loses its old verdict row."""
-    stale = [
-        stable_key("authorized_change" if not v.authorized else "unauthorized_change",
-                   v.event_ref)
-        for v in verdicts
-    ]
-    for start in range(0, len(stale), 900):
-        session.execute(delete(Finding).where(Finding.key.in_(stale[start:start + 900])))
+def stored_unauthorized(session: Session, items: Sequence[str] | None) -> dict[str, str]:
+    """Key → item of the stored unauthorized-change findings (of `items`, or all)."""
+    query = select(Finding.key, Finding.item).where(Finding.type == "unauthorized_change")
+    if items is None:
+        return {key: str(item) for key, item in session.execute(query)}
+    found: dict[str, str] = {}
+    for start in range(0, len(items), 900):
+        chunk = query.where(Finding.item.in_(items[start:start + 900]))
+        found.update((key, str(item)) for key, item in session.execute(chunk))
+    return found
+
+
+def stored_verdicts(session: Session, since: datetime, *, exclude: set[str]) -> list[Verdict]:
+    """The stored unauthorized changes at or after `since`, as the verdicts they were written
+    from (`verdict_row` keeps every field), except those of the items in `exclude`."""
+    query = select(
+        Finding.key, Finding.workflow, Finding.item, Finding.at, Finding.actor, Finding.from_ids,
+        Finding.to_ids, Finding.reason, Finding.details,
+    ).where(Finding.type == "unauthorized_change", Finding.at >= since)
+    verdicts = []
+    for key, workflow, item, at, actor, old, new, reason, details in session.execute(query):
+        if item in exclude:
+            continue
+        details = details or {}
+        verdicts.append(Verdict(
+            key, str(details.get("event", "")), str(workflow), str(item),
+            str(details.get("source", "")), at, str(actor), tuple(old), tuple(new),
+            str(details.get("decision", "")), str(details.get("stage", "")), False, None, reason,
+            details.get("url"), details.get("title"),
+        ))
+    return verdicts
+
+
+def delete_findings(session: Session, keys: Sequence[str]) -> None:
+    """Drop findings by key: a change re-judged as authorized loses its unauthorized row."""
+    for start in range(0, len(keys), 900):
+        session.execute(delete(Finding).where(Finding.key.in_(keys[start:start + 900])))
+
+
+def drop_stored_authorized(session: Session) -> None:
+    """Authorized changes are re-judged when listed, no longer stored: drop rows an earlier
+    version wrote (none after the first evaluation, found through the type index)."""
+    session.execute(delete(Finding).where(Finding.type == "authorized_change"))
+
+
+def remember_registry(session: Session, loaded: LoadedRegistry) -> None:
+    """Keep the registry text the evaluation used, so `findings --all` can re-judge with it."""
+    insert_ignore(session, RegistrySnapshot, [{
+        "content_hash": loaded.content_hash, "organization": loaded.registry.organization,
+        "source": loaded.source, "content": loaded.text, "loaded_at": utcnow(),
+    }], conflict=["content_hash"])
 
 
 def ratified_keys(session: Session) -> set[str]:
@@ -111,6 +183,22 @@ def save_scorecards(session: Session, scores: Sequence[WeekScore], now: datetime
         row["computed_at"] = now
         rows.append(row)
     upsert(session, Scorecard, rows)
+
+
+def stored_scores(session: Session, before: str) -> list[WeekScore]:
+    """The stored scorecards of the weeks before `before` (ISO week names sort in time)."""
+    query = select(Scorecard).where(Scorecard.week < before).order_by(Scorecard.workflow,
+                                                                     Scorecard.week)
+    return [
+        WeekScore(workflow=r.workflow, week=r.week, throughput=r.throughput,
+                  quality_trend=r.quality_trend, exception_rate=r.exception_rate,
+                  rework_volume=r.rework_volume, decision_latency_hours=r.decision_latency_hours,
+                  decision_latency_p90_hours=r.decision_latency_p90_hours,
+                  unauthorized_changes=r.unauthorized_changes, breaches=tuple(r.breaches),
+                  recommendation=r.recommendation,
+                  recommendation_rule=r.recommendation_rule or "", reopened=r.reopened)
+        for r in session.scalars(query)
+    ]
 
 
 def review_states(session: Session, workflow: str | None = None) -> list[ReviewState]:
@@ -142,7 +230,8 @@ def open_reviews(session: Session, reviews: Sequence[ReviewState]) -> list[str]:
 
 
 def enqueue(session: Session, alerts: Sequence[Mapping[str, Any]]) -> int:
-    """Outbox rows; a dedup key already present (same event, channel, recipient) is skipped."""
+    """Outbox rows; a dedup key already present (same event, channel, recipient) is skipped.
+    Returns how many went in."""
     return insert_ignore(session, AlertOutbox, alerts, conflict=["dedup_key"])
 
 
@@ -185,6 +274,12 @@ def list_findings(
     since: datetime | None = None,
     include_authorized: bool = False,
 ) -> list[Finding]:
+    """Stored findings by time; with `include_authorized`, the authorized changes too.
+
+    Authorized changes are re-judged from stored history with the registry of the last
+    evaluation (`authorized_changes`), unless the database was last evaluated by a version
+    that still stored them as rows.
+    """
     query = select(Finding).order_by(Finding.at, Finding.key)
     if not include_authorized:
         query = query.where(Finding.type != "authorized_change")
@@ -192,7 +287,45 @@ def list_findings(
         query = query.where(Finding.workflow == workflow)
     if since is not None:
         query = query.where(Finding.at >= since)
-    return list(session.scalars(query))
+    rows = list(session.scalars(query))
+    if include_authorized:
+        rows += authorized_changes(session, workflow=workflow, since=since)
+        rows.sort(key=lambda r: (r.at, r.key))
+    return rows
+
+
+def authorized_changes(
+    session: Session, *, workflow: str | None = None, since: datetime | None = None
+) -> list[Finding]:
+    """The authorized changes as (unsaved) `Finding` rows, re-judged as the last evaluation
+    judged them: same registry (its stored snapshot), same history, same keys.
+
+    Rules are pure, so re-judging gives what storing every verdict would have given,
+    without the evaluation writing a row per authorized change (a million at scale).
+    """
+    row = session.execute(select(SyncCursor.cursor, SyncCursor.details).where(
+        SyncCursor.source == EVALUATION_CURSOR[0],
+        SyncCursor.partition == EVALUATION_CURSOR[1])).first()
+    details = dict(row[1] or {}) if row is not None else {}
+    if row is None or not details.get(REJUDGED):
+        return []
+    text = session.scalar(select(RegistrySnapshot.content).where(
+        RegistrySnapshot.content_hash == details.get("registry")))
+    try:
+        registry = parse_registry(text or "").registry
+    except RegistryError:
+        return []  # the registry that was used is unknown: nothing to re-judge with
+    scope = Scope(active_since=since, jira_browse_base=details.get("jira_browse_base"))
+    judge = judge_for(registry)
+    # An issue claimed by two workflows is judged twice under one key: the last one stands,
+    # as it did when verdicts were upserted by key.
+    found: dict[str, Verdict] = {}
+    for history in load_histories(session, workflow_services(registry), scope):
+        for verdict in judge.authorized_items([history]):
+            if since is None or verdict.at >= since:
+                found[verdict.key] = verdict
+    return [Finding(**verdict_row(verdict, row[0])) for verdict in found.values()
+            if workflow is None or verdict.workflow == workflow]
 
 
 def list_scorecards(session: Session, week: str | None = None) -> list[Scorecard]:

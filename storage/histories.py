@@ -7,16 +7,18 @@ limits the read to items the sync wrote after that moment (incremental evaluatio
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import CursorResult, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from rules.facts import ItemHistory, OwnershipChange, StatusChange
+from rules.registry import Registry
 from storage.models import (
     JiraChangelogItem,
     JiraIssue,
@@ -27,6 +29,7 @@ from storage.models import (
 )
 
 CHUNK = 900  # ids per IN (…) list: under SQLite's variable limit
+STREAM = 10_000  # rows fetched at a time
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,17 @@ class Scope:
     changed_since: datetime | None = None
     active_since: datetime | None = None  # only items with activity (updates, entries) after
     jira_browse_base: str | None = None  # e.g. https://acme.atlassian.net → /browse/KEY links
+    skip: frozenset[str] = frozenset()  # items (Jira keys, incident ids) already read
+
+
+def workflow_services(registry: Registry) -> dict[str, str]:
+    """PagerDuty service id → the workflow whose sources name it (SPEC §4)."""
+    return {
+        service: workflow_id
+        for workflow_id, workflow in registry.workflows.items()
+        if workflow.sources.pagerduty is not None
+        for service in workflow.sources.pagerduty.services
+    }
 
 
 def load_histories(
@@ -62,35 +76,36 @@ def _jira_histories(session: Session, scope: Scope) -> Iterator[ItemHistory]:
         query = query.where(JiraIssue.synced_at > scope.changed_since)
     if scope.active_since is not None:
         query = query.where(JiraIssue.updated >= scope.active_since)
-    issues = session.execute(query).all()
+    issues = [row for row in _rows(session, query, None, None) if row[1] not in scope.skip]
     base = scope.jira_browse_base.rstrip("/") if scope.jira_browse_base else None
-    ids = [row.id for row in issues]
-    keys = [row.key for row in issues]
+    ids = [row[0] for row in issues]
+    keys = [row[1] for row in issues]
     full = scope.changed_since is None and scope.active_since is None
     members = _grouped(session, select(JiraIssueWorkflow.issue_id, JiraIssueWorkflow.workflow),
                        JiraIssueWorkflow.issue_id, None if full else ids)
     statuses = _status_changes(session, None if full else ids)
     events = _events(session, "jira", None if full else keys)
-    for row in issues:
-        changes = statuses.get(row.id, ())
-        owned = events.get(row.key, ())
-        initial_status = changes[0].from_status if changes else row.status
-        current = (f"jira:{row.assignee_account_id}",) if row.assignee_account_id else ()
+    refs = _Refs()
+    for issue_id, key, status, assignee, created, summary in issues:
+        changes = statuses.pop(issue_id, ())
+        owned = events.pop(key, ())
+        initial_status = changes[0].from_status if changes else status
+        current = refs.single(f"jira:{assignee}") if assignee else ()
         initial_owners = owned[0].from_refs if owned else current
-        url = f"{base}/browse/{row.key}" if base else None
-        for workflow in members.get(row.id, [None]):
+        url = f"{base}/browse/{key}" if base else None
+        for workflow in members.get(issue_id, [None]):
             yield ItemHistory(
                 source="jira",
-                item=row.key,
+                item=key,
                 workflow=workflow,
-                created=row.created,
+                created=_utc(created),
                 initial_status=initial_status,
                 initial_owners=initial_owners,
                 current_owners=current,
                 status_changes=changes,
                 ownership_changes=owned,
                 url=url,
-                title=row.summary,
+                title=summary,
             )
 
 
@@ -102,13 +117,15 @@ def _status_changes(
         JiraChangelogItem.to_string, JiraChangelogItem.history_id, JiraChangelogItem.item_index,
     ).where(or_(JiraChangelogItem.field_id == "status", JiraChangelogItem.field == "status"))
     grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in _rows(session, query, JiraChangelogItem.issue_id, issue_ids):
-        grouped[row[0]].append(tuple(row))
+    for issue_id, created, *rest in _rows(session, query, JiraChangelogItem.issue_id, issue_ids):
+        grouped[issue_id].append((_utc(created), *rest))
     result = {}
+    shared = _shared()
     for issue_id, rows in grouped.items():
-        rows.sort(key=lambda r: (r[1], _numeric(r[4]), r[5]))
+        if len(rows) > 1:
+            rows.sort(key=lambda r: (r[0], _numeric(r[3]), r[4]))
         result[issue_id] = tuple(
-            StatusChange(at=r[1], from_status=r[2], to_status=r[3] or "", ref=f"jira:{r[4]}:{r[5]}")
+            StatusChange(r[0], shared(r[1]), shared(r[2] or ""), f"jira:{r[3]}:{r[4]}")
             for r in rows
         )
     return result
@@ -134,26 +151,28 @@ def _pagerduty_histories(
         query = query.where(
             or_(PdIncident.created_at >= scope.active_since, PdIncident.id.in_(recent))
         )
-    incidents = session.execute(query).all()
+    incidents = [row for row in _rows(session, query, None, None) if row[0] not in scope.skip]
     full = scope.changed_since is None and scope.active_since is None
-    ids = None if full else [row.id for row in incidents]
+    ids = None if full else [row[0] for row in incidents]
     events = _events(session, "pagerduty", ids)
     firsts = _first_entries(session, ids)
-    for row in incidents:
+    refs = _Refs()
+    for incident_id, service, policy, created_at, html_url, title, assignees in incidents:
+        created = _utc(created_at)
         yield ItemHistory(
             source="pagerduty",
-            item=row.id,
-            workflow=services.get(row.service_id),
-            created=row.created_at,
-            current_owners=tuple(f"pagerduty:{a}" for a in row.assignees or ()),
-            ownership_changes=events.get(row.id, ()),
-            url=row.html_url,
-            title=row.title,
-            service=row.service_id,
-            escalation_policy=row.escalation_policy_id,
-            triggered_at=row.created_at,
-            acknowledged_at=firsts.get(("acknowledge_log_entry", row.id)),
-            resolved_at=firsts.get(("resolve_log_entry", row.id)),
+            item=incident_id,
+            workflow=services.get(service),
+            created=created,
+            current_owners=tuple(f"pagerduty:{a}" for a in refs(assignees)),
+            ownership_changes=events.pop(incident_id, ()),
+            url=html_url,
+            title=title,
+            service=service,
+            escalation_policy=policy,
+            triggered_at=created,
+            acknowledged_at=firsts.get(("acknowledge_log_entry", incident_id)),
+            resolved_at=firsts.get(("resolve_log_entry", incident_id)),
         )
 
 
@@ -165,7 +184,8 @@ def _first_entries(
         .where(PdLogEntry.type.in_(["acknowledge_log_entry", "resolve_log_entry"]))
         .group_by(PdLogEntry.type, PdLogEntry.incident_id)
     )
-    return {(r[0], r[1]): r[2] for r in _rows(session, query, PdLogEntry.incident_id, incident_ids)}
+    return {(kind, incident): _utc(at) for kind, incident, at
+            in _rows(session, query, PdLogEntry.incident_id, incident_ids)}
 
 
 # --- shared ---------------------------------------------------------------------------------
@@ -174,20 +194,72 @@ def _first_entries(
 def _events(
     session: Session, source: str, items: Sequence[str] | None
 ) -> dict[str, tuple[OwnershipChange, ...]]:
+    # The owner lists are read as stored (JSON text on SQLite) and decoded once per distinct
+    # text: a million events name the same few owners.
     query = select(
         OwnershipEvent.item, OwnershipEvent.source_ref, OwnershipEvent.at,
         OwnershipEvent.actor_ref, OwnershipEvent.actor_kind, OwnershipEvent.from_refs,
         OwnershipEvent.to_refs, OwnershipEvent.event_type,
     ).where(OwnershipEvent.source == source)
     grouped: dict[str, list[OwnershipChange]] = defaultdict(list)
-    for r in _rows(session, query, OwnershipEvent.item, items):
-        grouped[r[0]].append(
-            OwnershipChange(ref=r[1], source=source, at=r[2], actor=r[3], actor_kind=r[4],
-                            from_refs=tuple(r[5] or ()), to_refs=tuple(r[6] or ()),
-                            event_type=r[7])
-        )
-    return {item: tuple(sorted(changes, key=lambda c: (c.at, c.ref)))
+    refs, shared, utc = _Refs(), _shared(), _utc
+    for item, ref, at, actor, kind, old, new, event_type in _rows(
+        session, query, OwnershipEvent.item, items
+    ):
+        # Positional, in field order (a million of them: keywords cost noticeably more).
+        grouped[item].append(OwnershipChange(ref, source, utc(at), shared(actor), shared(kind),
+                                             refs(old), refs(new), shared(event_type)))
+    return {item: tuple(sorted(changes, key=_event_order) if len(changes) > 1 else changes)
             for item, changes in grouped.items()}
+
+
+def _event_order(change: OwnershipChange) -> tuple[datetime, str]:
+    return (change.at, change.ref)
+
+
+def _utc(value: Any) -> datetime:
+    """A stored timestamp as an aware UTC datetime, read without SQLAlchemy's processors:
+    SQLite gives `UTCDateTime`'s naive UTC text, PostgreSQL an aware datetime."""
+    if value.__class__ is str:
+        return _from_iso(value + "+00:00")  # 5x faster than parsing, then replace(tzinfo=…)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+    return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+_from_iso = datetime.fromisoformat
+
+
+def _shared() -> Callable[[Any], Any]:
+    """`value`, or the equal value seen first: names and ids that repeat across a million rows
+    are kept once instead of once per row."""
+    seen: dict[Any, Any] = {}
+    return lambda value: seen.setdefault(value, value)
+
+
+class _Refs:
+    """A stored owner list as a tuple; equal lists share one tuple."""
+
+    def __init__(self) -> None:
+        self._decoded: dict[Any, tuple[str, ...]] = {}
+
+    def single(self, ref: str) -> tuple[str, ...]:
+        """`(ref,)`, shared with every equal one."""
+        found = self._decoded.get(ref)
+        if found is None:
+            found = self._decoded[ref] = (ref,)
+        return found
+
+    def __call__(self, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):  # JSON text (SQLite)
+            decoded = self._decoded.get(value)
+            if decoded is None:
+                decoded = self._decoded[value] = tuple(json.loads(value) or ())
+            return decoded
+        refs = tuple(value)  # already decoded by the driver (PostgreSQL JSONB)
+        return self._decoded.setdefault(refs, refs)
 
 
 def _grouped(
@@ -201,13 +273,31 @@ def _grouped(
 
 def _rows(
     session: Session, query: Select[Any], column: Any, ids: Sequence[str] | None
-) -> Iterable[Any]:
-    """All rows of `query`, or those whose `column` is in `ids`, read in chunks."""
+) -> Iterator[tuple[Any, ...]]:
+    """All rows of `query`, or those whose `column` is in `ids`, as the driver's own tuples.
+
+    Fetched straight from the DBAPI cursor, `STREAM` rows at a time: a full evaluation reads
+    millions of rows, and SQLAlchemy's row objects and result processors cost more than the
+    query itself. Values are therefore raw: timestamps go through `_utc`, JSON columns
+    through `_Refs`. (No `stream_results`: its buffered strategy pre-reads rows from the very
+    cursor read here; sqlite3 steps its cursor lazily anyway, psycopg holds the result in
+    libpq's compact form until fetched.)
+    """
+    connection = session.connection()
     if ids is None:
-        yield from session.execute(query)
+        yield from _fetched(connection.execute(query))
         return
     for start in range(0, len(ids), CHUNK):
-        yield from session.execute(query.where(column.in_(ids[start : start + CHUNK])))
+        yield from _fetched(connection.execute(query.where(column.in_(ids[start : start + CHUNK]))))
+
+
+def _fetched(result: CursorResult[Any]) -> Iterator[tuple[Any, ...]]:
+    cursor = result.cursor
+    try:
+        while batch := cursor.fetchmany(STREAM):
+            yield from batch
+    finally:
+        result.close()
 
 
 def _numeric(history_id: str) -> tuple[int, str]:

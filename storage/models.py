@@ -322,6 +322,8 @@ class Scorecard(Base):
     decision_latency_hours: Mapped[float | None] = mapped_column(Double)
     decision_latency_p90_hours: Mapped[float | None] = mapped_column(Double)
     unauthorized_changes: Mapped[int] = mapped_column(Integer)
+    # Of `throughput`, how many were reopened since: the quality rate, kept for the trend.
+    reopened: Mapped[int | None] = mapped_column(Integer)
     breaches: Mapped[list[str]] = mapped_column(json_type(), default=list)
     recommendation: Mapped[str] = mapped_column(String)
     recommendation_rule: Mapped[str | None] = mapped_column(Text)

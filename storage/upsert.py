@@ -7,16 +7,19 @@ rows, and an overlapping batch updates what exists and inserts what does not.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, or_
+from sqlalchemy import Column, ColumnElement, Dialect, Table, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
-# Bound parameters per statement. SQLite before 3.32 allowed 999 (newer builds 32766),
-# PostgreSQL's wire protocol 65535; stay under both with margin.
-MAX_PARAMS = {"sqlite": 999, "postgresql": 30_000}
+# Rows per executemany call: large enough that the driver's loop dominates, small enough that a
+# batch's parameters stay small in memory (a measured sync at 100k issues peaked higher with
+# whole groups at once).
+BATCH_ROWS = 1_000
 
 Row = Mapping[str, Any]
 
@@ -31,6 +34,10 @@ def upsert(
     skip_unchanged: bool = False,
 ) -> None:
     """Insert rows, updating the existing ones that clash on ``conflict``.
+
+    One ``INSERT … ON CONFLICT`` statement per key set, compiled once (SQLAlchemy caches it)
+    and executed over the rows as executemany parameters, ``BATCH_ROWS`` at a time: a
+    multi-row ``VALUES`` list would be a new statement, compiled again, for every chunk.
 
     Args:
         session: the session whose transaction the write joins.
@@ -48,28 +55,24 @@ def upsert(
     """
     table = _table(model)
     conflict = _conflict_columns(table, conflict)
-    for chunk in _chunks(session, table, _dedupe(rows, conflict, keep="last")):
-        columns = set(chunk[0])
+    for keys, group in _groups(table, _dedupe(rows, conflict, keep="last")):
         targets = (
-            [c for c in update if c in columns]
+            [c for c in update if c in keys]
             if update is not None
-            else [c for c in chunk[0] if c not in conflict and not table.c[c].primary_key]
+            else [c for c in keys if c not in conflict and not table.c[c].primary_key]
         )
-        stmt = _insert(session, table).values(list(chunk))
+        stmt = dialect_insert(session, table)
         if not targets:
-            session.execute(stmt.on_conflict_do_nothing(index_elements=conflict))
-            continue
-        excluded = stmt.excluded
-        where: ColumnElement[bool] | None = None
-        if skip_unchanged:
-            where = or_(*(table.c[c].is_distinct_from(excluded[c]) for c in targets))
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=conflict,
-                set_={c: excluded[c] for c in targets},
-                where=where,
+            stmt = stmt.on_conflict_do_nothing(index_elements=conflict)
+        else:
+            excluded = stmt.excluded
+            where: ColumnElement[bool] | None = None
+            if skip_unchanged:
+                where = or_(*(table.c[c].is_distinct_from(excluded[c]) for c in targets))
+            stmt = stmt.on_conflict_do_update(
+                index_elements=conflict, set_={c: excluded[c] for c in targets}, where=where
             )
-        )
+        execute_rows(session, table, stmt, group)
 
 
 def insert_ignore(
@@ -81,18 +84,109 @@ def insert_ignore(
     """Insert rows, silently skipping those that clash on ``conflict``; return how many went in.
 
     For append-only rows whose first version wins: outbox entries (at most one per
-    dedup key, whatever the dispatcher did to it since), ownership events.
+    dedup key, whatever the dispatcher did to it since), ownership events. Executed like
+    `upsert`: one compiled statement per key set, rows as batch parameters.
     """
     table = _table(model)
     conflict = _conflict_columns(table, conflict)
     inserted = 0
-    for chunk in _chunks(session, table, _dedupe(rows, conflict, keep="first")):
-        stmt = _insert(session, table).values(list(chunk))
-        stmt = stmt.on_conflict_do_nothing(index_elements=conflict)
-        # Counted from RETURNING: rowcount is unreliable when the driver or SQLAlchemy
-        # already uses RETURNING to fetch generated keys.
-        inserted += len(session.execute(stmt.returning(*table.primary_key.columns)).all())
+    for _, group in _groups(table, _dedupe(rows, conflict, keep="first")):
+        stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=conflict)
+        inserted += execute_rows(session, table, stmt, group, count=True)
     return inserted
+
+
+def execute_rows(
+    session: Session, table: Table, stmt: Any, rows: list[Row], *, count: bool = False
+) -> int:
+    """Run the INSERT `stmt` over `rows` (one key set), `BATCH_ROWS` at a time; with `count`,
+    return how many rows it inserted or updated.
+
+    PostgreSQL: through the session, counted from RETURNING (rowcount is unreliable when
+    SQLAlchemy batches the rows itself). SQLite: see `_sqlite_rows`.
+    """
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect
+    if dialect.name == "sqlite":
+        return _sqlite_rows(session, table, stmt, rows)
+    total = 0
+    if count:
+        stmt = stmt.returning(*table.primary_key.columns)
+    for batch in _batches(rows):
+        result = session.execute(stmt, batch)
+        if count:
+            total += len(result.all())
+    return total
+
+
+def _sqlite_rows(session: Session, table: Table, stmt: Any, rows: list[Row]) -> int:
+    """SQLite: the statement compiled once, each row turned into the driver's tuple by the
+    columns' own bind processors, and the batch handed to `sqlite3`'s executemany.
+
+    Same SQL and stored values as `session.execute(stmt, rows)`, without SQLAlchemy's
+    per-row parameter handling, which costs several times the insert itself (an evaluation
+    writes hundreds of thousands of rows). Python-side column defaults are applied as
+    SQLAlchemy would. Counted from `rowcount`, which sqlite3 sums over executemany (rows
+    skipped by ON CONFLICT DO NOTHING, or by an update's WHERE, count zero).
+    """
+    dialect = session.get_bind().dialect
+    compiled = stmt.compile(dialect=dialect, column_keys=list(rows[0]))
+    names: Sequence[str] = compiled.positiontup or ()
+    sql = str(compiled)
+    session.flush()  # what session.execute would have done first (autoflush)
+    connection = session.connection()
+    total = 0
+    for batch in _batches(rows):
+        # Per batch: a default such as `utcnow` is evaluated once for the batch's rows.
+        values = [_column_value(table, name, name in rows[0], dialect) for name in names]
+        params = [tuple([value(row) for value in values]) for row in batch]
+        total += connection.exec_driver_sql(sql, params).rowcount
+    return total
+
+
+_UNSET: Any = object()
+
+
+def _column_value(
+    table: Table, name: str, given: bool, dialect: Dialect
+) -> Callable[[Row], Any]:
+    """Row → the driver value of column `name`: the row's value, or the column's Python-side
+    default (evaluated now, once) when the row lacks it, through the column type's bind
+    processor."""
+    column = table.c[name]
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if given:
+        read: Callable[[Row], Any] = itemgetter(name)
+    else:
+        read = _default(column)
+    if processor is None:
+        return read
+    last_in, last_out = _UNSET, None
+
+    def value(row: Row) -> Any:
+        # Rows of one evaluation share timestamps (`now`): convert each object once in a row.
+        nonlocal last_in, last_out
+        raw = read(row)
+        if raw is not last_in:
+            last_in, last_out = raw, processor(raw)
+        return last_out
+
+    return value
+
+
+def _default(column: Column[Any]) -> Callable[[Row], Any]:
+    default = column.default
+    if default is None:
+        return lambda row: None
+    if isinstance(default, ScalarElementColumnDefault):
+        constant = default.arg
+        return lambda row: constant
+    if isinstance(default, CallableColumnDefault):
+        # SQLAlchemy's wrapper takes the execution context, which our defaults ignore.
+        made = cast(Callable[[Any], Any], default.arg)(None)
+        return lambda row: made
+    raise NotImplementedError(f"unsupported default for {column.table.name}.{column.name}")
 
 
 def _table(model: type[DeclarativeBase]) -> Table:
@@ -110,7 +204,8 @@ def _conflict_columns(table: Table, conflict: Sequence[str] | None) -> list[str]
     return columns
 
 
-def _insert(session: Session, table: Table) -> Any:
+def dialect_insert(session: Session, table: Table) -> Any:
+    """`INSERT` with the dialect's `ON CONFLICT` clauses (SQLite and PostgreSQL)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table)
@@ -131,18 +226,22 @@ def _dedupe(rows: Sequence[Row], conflict: Sequence[str], *, keep: str) -> list[
     return list(by_key.values())
 
 
-def _chunks(session: Session, table: Table, rows: Sequence[Row]) -> Iterator[list[Row]]:
-    """Rows grouped by key set (one VALUES list needs the same columns in every row), in
-    chunks small enough for the dialect's bound-parameter limit."""
+def _groups(table: Table, rows: Sequence[Row]) -> Iterator[tuple[tuple[str, ...], list[Row]]]:
+    """Rows grouped by key set (one statement binds the same columns for every row), each
+    group in the order its rows came."""
     unknown = {key for row in rows for key in row} - set(table.c.keys())
     if unknown:
         raise ValueError(f"unknown columns for {table.name}: {sorted(unknown)}")
-    groups: dict[tuple[str, ...], list[Row]] = {}
+    groups: dict[frozenset[str], tuple[tuple[str, ...], list[Row]]] = {}
     for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
-    limit = MAX_PARAMS.get(session.get_bind().dialect.name, 999)
-    for keys, group in groups.items():
-        # Python-side column defaults are bound per row as well: count every column.
-        size = max(1, limit // max(len(table.c), len(keys)))
-        for start in range(0, len(group), size):
-            yield group[start : start + size]
+        keys = frozenset(row)
+        group = groups.get(keys)
+        if group is None:
+            group = groups[keys] = (tuple(row), [])
+        group[1].append(row)
+    yield from groups.values()
+
+
+def _batches(rows: list[Row]) -> Iterator[list[Row]]:
+    for start in range(0, len(rows), BATCH_ROWS):
+        yield rows[start : start + BATCH_ROWS]

@@ -14,6 +14,7 @@ from accountability import evaluate, sync
 from accountability.registry_file import load_registry_file
 from rules.registry import LoadedRegistry
 from sandbox import PlantedCase, SandboxConfig, build_world, serve_sandbox
+from storage import evaluations as store
 from storage.engine import make_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import AlertOutbox, Finding, RiskReview, Scorecard
@@ -51,9 +52,9 @@ def evaluated(
 def verdicts_of(factory: sessionmaker[Session], case: PlantedCase) -> list[Finding]:
     event = (f"jira:{case.history_id}:" if case.source == "jira"
              else f"pagerduty:{case.log_entry_id}")
-    with factory() as session:
-        rows = session.scalars(select(Finding).where(
-            Finding.type.in_(["authorized_change", "unauthorized_change"]))).all()
+    with factory() as session:  # as `findings --all` lists them (authorized ones re-judged)
+        rows = [r for r in store.list_findings(session, include_authorized=True)
+                if r.type in ("authorized_change", "unauthorized_change")]
     return [r for r in rows if str(r.details.get("event", "")).startswith(event)]
 
 

@@ -241,3 +241,15 @@ def test_the_key_is_the_same_in_another_process() -> None:
         env={"PYTHONHASHSEED": "12345", "PATH": ""},
     )
     assert result.stdout.strip() == judge_item(registry(), FIXED)[0].key
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(items, max_size=6))
+def test_the_lean_paths_split_judge_items_exactly(batch: list[ItemHistory]) -> None:
+    """The evaluation builds only unauthorized verdicts, `findings --all` only authorized
+    ones: together they are `judge_items`, verdict for verdict, and the count matches."""
+    judge = Judge(registry())
+    whole = judge.judge_items(batch)
+    assert judge.unauthorized_items(batch) == [v for v in whole if not v.authorized]
+    assert judge.authorized_items(batch) == [v for v in whole if v.authorized]
+    assert sum(judge.judged_changes(item) for item in batch) == len(whole)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
@@ -166,3 +167,25 @@ def test_insert_ignore_on_the_primary_key_by_default(session: Session) -> None:
     assert session.scalar(select(func.count()).select_from(OwnershipEvent)) == 1
     (stored,) = session.scalars(select(OwnershipEvent)).all()
     assert (stored.at, stored.to_refs) == (T0, ["jira:def"])
+
+
+def test_written_values_and_defaults_read_back_as_given(session: Session) -> None:
+    """The SQLite path renders rows itself (bind processors, Python-side defaults): what
+    comes back must be what SQLAlchemy's own path stores — aware UTC times (a Berlin time
+    included), JSON documents and NULLs, the outbox's defaults — and the count is exact."""
+    berlin = T0.astimezone(ZoneInfo("Europe/Berlin"))
+    rows = [{"dedup_key": f"d{n}", "kind": "unauthorized_change", "workflow": None,
+             "channel": "email", "recipient": "maria", "subject_ref": f"s{n}",
+             "payload": {"n": n, "to": ["dev"], "none": None}} for n in range(3)]
+    before = datetime.now(UTC)
+    assert insert_ignore(session, AlertOutbox, rows, conflict=["dedup_key"]) == 3
+    assert insert_ignore(session, AlertOutbox, rows[:2], conflict=["dedup_key"]) == 0
+    upsert(session, JiraIssue, [_issue(1) | {"created": berlin, "summary": None}])
+    session.expire_all()
+    stored = session.scalars(select(AlertOutbox).order_by(AlertOutbox.dedup_key)).all()
+    assert [(a.payload, a.workflow, a.status, a.attempts) for a in stored] == [
+        ({"n": n, "to": ["dev"], "none": None}, None, "pending", 0) for n in range(3)]
+    assert all(a.created_at >= before.replace(microsecond=0) - timedelta(seconds=1)
+               and a.created_at.tzinfo is not None for a in stored)
+    issue = session.get(JiraIssue, "10001")
+    assert issue is not None and issue.created == T0 and issue.summary is None
