@@ -68,9 +68,9 @@ def close(session: Session, registry: Registry, review_id: str, by: str, note: s
 def ratify(session: Session, registry: Registry, key: str, by: str, note: str) -> None:
     finding = store.get_finding(session, key)
     if finding is None:
-        raise UsageError(f"no finding with key '{key}' (see `accountability findings`)")
-    if finding.type == "authorized_change":
-        raise UsageError(f"'{key}' is an authorized change: there is nothing to ratify")
+        # Authorized changes are not stored (`findings --all` re-judges them): say so too.
+        raise UsageError(f"no finding with key '{key}' (see `accountability findings`; an "
+                         "authorized change, listed by `findings --all`, needs no ratifying)")
     if finding.status == "ratified":
         raise UsageError(f"finding '{key}' is already ratified")
     if not note.strip():

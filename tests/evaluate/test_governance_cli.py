@@ -106,6 +106,15 @@ def test_ratify_only_by_outcome_owner_or_approver_and_it_sticks(demo_db: dict[st
     assert week["unauthorized_changes"] == 5  # 6 before, one ratified
 
 
+def test_ratifying_an_authorized_change_says_it_needs_none(demo_db: dict[str, str]) -> None:
+    authorized = next(f for f in as_json(demo_db, "findings", "--all")
+                      if f["type"] == "authorized_change")
+    assert authorized["rule"]
+    refused = cli(demo_db, "ratify", str(authorized["key"]), "--by", "maria", "--note", "ok")
+    assert refused.returncode == 2
+    assert "authorized change" in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_decide_only_by_outcome_owner_or_leadership(demo_db: dict[str, str]) -> None:
     refused = cli(demo_db, "decide", "support", "pause", "--by", "sam")
     assert refused.returncode == 2 and "dana" in refused.stderr
