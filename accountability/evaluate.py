@@ -28,11 +28,11 @@ from rules.registry import LoadedRegistry, Registry
 from rules.reviews import reviews_to_open
 from rules.routing import late_review_alerts, risk_review_alerts, unauthorized_change_alerts
 from rules.scorecard import score_weeks, stored_quality_known
-from rules.weeks import monday, shift_week, week_bounds, week_of, weeks_between
+from rules.weeks import shift_week, week_bounds, week_of, weeks_between
 from storage import evaluations as store
 from storage import repo
 from storage.engine import session_scope
-from storage.histories import Scope, load_histories, workflow_services
+from storage.histories import NewRecords, Scope, load_histories, new_records, workflow_services
 
 CURSOR = store.EVALUATION_CURSOR
 OVERLAP = timedelta(minutes=10)
@@ -165,9 +165,11 @@ def _plan(
                                   Scope(changed_since=last - OVERLAP, jira_browse_base=browse)))
     if not changed:
         return _Plan([], None, set())
-    affected = min(_earliest_affected(registry, item) for item in changed)
-    first = min(week_of(affected, registry.tz), week_of(last - OVERLAP, registry.tz),
-                key=monday)
+    new = new_records(session, last - OVERLAP)
+    # An item in no workflow of the registry is in no scorecard.
+    affected = [_earliest_affected(registry, item, new) for item in changed
+                if item.workflow in registry.workflows]
+    first = week_of(min([*affected, last - OVERLAP]), registry.tz)
     earlier = store.stored_scores(session, first)
     since = first if stored_quality_known(earlier, first) else shift_week(first, -LOOKBACK_WEEKS)
     keys = {item.item for item in changed}
@@ -177,20 +179,54 @@ def _plan(
     return _Plan(histories, first, keys, earlier)
 
 
-def _earliest_affected(registry: Registry, item: ItemHistory) -> datetime:
-    """The earliest moment a sync of this item can have changed a metric.
+def _earliest_affected(registry: Registry, item: ItemHistory, new: NewRecords) -> datetime:
+    """The earliest moment a sync of this item can have changed a metric of its workflow.
 
-    A Jira issue changes at its newest activity, or — a reopen lowers the quality rate of the
-    week it was first resolved — at its first terminal entry. An incident's log entries may
-    arrive late, but incidents are short-lived: from its creation.
+    Each of the item's new events changes what happens from its own moment on — the stage
+    replayed after it, the owners seen before later changes, the first acknowledgement — and
+    nothing before it, except through the quality rate: whether an item is reopened counts in
+    the week it was first resolved. So:
+
+    - a Jira issue with new changelog items: the earliest of them; with a new status change,
+      also its first terminal entry (a reopen, or an entry before the first, moves a week's
+      quality rate); and its creation when its history starts with a new status change (the
+      initial status, hence a resolution at creation, was read differently before). Without
+      any status change the initial status is the issue's current one, unchanged: Jira
+      records every status change in the changelog;
+    - an incident whose log entries alone are new: the earliest of them (its events, first
+      acknowledgement and resolution are replayed from its entries in time order);
+    - anything else — an issue new in a workflow, an issue or incident rewritten without a
+      new event that can be told: its creation for an incident or a new member; for an issue,
+      its newest activity or first terminal entry, whichever is earlier (the rule from before
+      new events could be told, conservative).
     """
-    if item.source != "jira" or item.workflow is None:
+    if item.source != "jira":
+        if item.item in new.incidents_rewritten or item.item not in new.incident_entries:
+            return item.created
+        return new.incident_entries[item.item]
+    if item.item in new.jira_joined:
         return item.created
-    newest = max([item.created, *(c.at for c in item.status_changes[-1:]),
-                  *(c.at for c in item.ownership_changes[-1:])])
-    terminal = registry.workflows[item.workflow].terminal_statuses()
-    done = next((c.at for c in item.status_changes if c.to_status in terminal), None)
-    return min(newest, done) if done is not None else newest
+    refs = new.jira_changes.get(item.item)
+    resolved = _first_terminal_entry(registry, item)
+    if not refs:
+        newest = max([item.created, *(c.at for c in item.status_changes[-1:]),
+                      *(c.at for c in item.ownership_changes[-1:])])
+        return min(newest, resolved) if resolved is not None else newest
+    earliest = new.jira_earliest[item.item]
+    if item.status_changes and item.status_changes[0].ref in refs:
+        return min(earliest, item.created)
+    if resolved is not None and any(c.ref in refs for c in item.status_changes):
+        return min(earliest, resolved)
+    return earliest
+
+
+def _first_terminal_entry(registry: Registry, item: ItemHistory) -> datetime | None:
+    """When the issue first entered a terminal status (its creation, when created in one):
+    never later than the first resolution the scorecard counts."""
+    terminal = registry.workflows[str(item.workflow)].terminal_statuses()
+    if item.initial_status in terminal:
+        return item.created
+    return next((c.at for c in item.status_changes if c.to_status in terminal), None)
 
 
 def _first_week(registry: Registry, histories: Sequence[ItemHistory]) -> str | None:

@@ -102,7 +102,9 @@ WEEKS = 26
 START = END - timedelta(weeks=WEEKS)
 FULL_NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # Monday morning: W47 is complete
 INCREMENT_NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # the incremental run, same day
-LATEST_WEEK = (END - timedelta(days=7), INCREMENT_NOW - timedelta(hours=1))
+# From Monday 00:00 Berlin, the start of 2026-W47 (`END - 7 days` is Sunday 21:00 Berlin,
+# still 2026-W46), to just before the incremental run.
+LATEST_WEEK = (datetime(2026, 11, 15, 23, 0, tzinfo=UTC), INCREMENT_NOW - timedelta(hours=1))
 RECENT = timedelta(days=14)  # items the increment touches were created this close to END
 BATCH = 2_000  # items generated and inserted per transaction
 PD_ITEM_SHARE = 0.10  # of items: PagerDuty incidents (the rest Jira issues)
@@ -565,7 +567,8 @@ def _generate_jira(
         raw, histories = jira_issue(rng, world, flow, ids, created[index], count, history_ids)
         row = jira_issue_row(raw) | {"synced_at": synced_at}
         batch.add(JiraIssue, [row])
-        batch.add(JiraChangelogItem, changelog_rows(row["id"], row["key"], histories))
+        batch.add(JiraChangelogItem, [item | {"first_synced_at": synced_at} for item
+                                      in changelog_rows(row["id"], row["key"], histories)])
         batch.add(OwnershipEvent, [event_row(e) for e in jira_events(row["key"], histories)])
         batch.add(JiraIssueWorkflow, [{"issue_id": row["id"], "workflow": flow.workflow,
                                        "seen_at": synced_at}])

@@ -64,6 +64,68 @@ def load_histories(
     yield from _pagerduty_histories(session, services, scope)
 
 
+@dataclass(frozen=True)
+class NewRecords:
+    """What the sync first wrote after a moment, by item: which of a changed item's events are
+    new, so an incremental evaluation knows how far back they can have changed a metric."""
+
+    jira_changes: Mapping[str, frozenset[str]]
+    """Jira key → refs (`jira:<history>:<index>`, those of its status and ownership changes) of
+    its changelog items first written since, whatever their field."""
+    jira_earliest: Mapping[str, datetime]
+    """Jira key → the earliest `created` of those changelog items."""
+    jira_joined: frozenset[str]
+    """Jira keys a workflow's query returned for the first time since (new membership)."""
+    incidents_rewritten: frozenset[str]
+    """Incidents whose own row was written since (service, policy, creation may differ)."""
+    incident_entries: Mapping[str, datetime]
+    """Incident → the earliest `created_at` of its log entries written since."""
+
+
+def new_records(session: Session, since: datetime) -> NewRecords:
+    """The records written after `since` (see `NewRecords`).
+
+    Changelog items count by their first write (`first_synced_at`, never rewritten; NULL taken
+    as new), looked up among the issues synced since; log entries by their last write, which
+    only makes more of them new. Four small indexed queries.
+    """
+    issues = select(JiraIssue.id).where(JiraIssue.synced_at > since)
+    query = select(
+        JiraChangelogItem.issue_key, JiraChangelogItem.history_id, JiraChangelogItem.item_index,
+        JiraChangelogItem.created,
+    ).where(
+        JiraChangelogItem.issue_id.in_(issues),
+        or_(JiraChangelogItem.first_synced_at > since, JiraChangelogItem.first_synced_at.is_(None)),
+    )
+    refs: dict[str, set[str]] = defaultdict(set)
+    earliest: dict[str, datetime] = {}
+    for key, history_id, index, created in _rows(session, query, None, None):
+        refs[key].add(f"jira:{history_id}:{index}")
+        at = _utc(created)
+        if key not in earliest or at < earliest[key]:
+            earliest[key] = at
+    joined = select(JiraIssue.key).join(
+        JiraIssueWorkflow, JiraIssueWorkflow.issue_id == JiraIssue.id
+    ).where(JiraIssue.synced_at > since, JiraIssueWorkflow.seen_at > since)
+    rewritten = select(PdIncident.id).where(PdIncident.synced_at > since)
+    # Through the `synced_at` index; grouped here (grouped in SQL, SQLite walks the
+    # incident index instead, every entry).
+    incident_entries: dict[str, datetime] = {}
+    entries = select(PdLogEntry.incident_id, PdLogEntry.created_at).where(
+        PdLogEntry.synced_at > since)
+    for incident, created_at in _rows(session, entries, None, None):
+        at = _utc(created_at)
+        if incident not in incident_entries or at < incident_entries[incident]:
+            incident_entries[incident] = at
+    return NewRecords(
+        jira_changes={key: frozenset(found) for key, found in refs.items()},
+        jira_earliest=earliest,
+        jira_joined=frozenset(row[0] for row in _rows(session, joined, None, None)),
+        incidents_rewritten=frozenset(row[0] for row in _rows(session, rewritten, None, None)),
+        incident_entries=incident_entries,
+    )
+
+
 # --- Jira -----------------------------------------------------------------------------------
 
 

@@ -149,7 +149,9 @@ class JiraChangelogItem(Base):
     to_value: Mapped[str | None] = mapped_column(Text)
     to_string: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[dict[str, Any]] = mapped_column(json_type())
-
+    # Set on insert, never by the sync's upsert (its rows do not carry it): an incremental
+    # evaluation tells new changes from old by it. NULL (none after migration 0005) is new.
+    first_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class JiraIssueWorkflow(Base):
