@@ -38,7 +38,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
@@ -64,7 +64,6 @@ from connectors.slack import SlackWebhook
 from rules.registry import LoadedRegistry
 from sandbox import SandboxConfig, serve_sandbox
 from storage import evaluations, repo
-from storage.engine import session_scope
 from storage.models import AlertOutbox
 
 # The sandbox's demo history covers ISO weeks 2026-W40 … 2026-W47; read all of it, and
@@ -336,7 +335,6 @@ def _send_alerts(
 ) -> DispatchReport:
     """The queued alerts through the real dispatcher, on the demo's clock (DEMO_AS_OF): the
     scheduled job sends right after it evaluates, so no reminder is due yet."""
-    _due_on_demo_clock(factory)
     channels = _EmailOnlyChannels.from_settings(settings)
     channels.env_file = None  # the working folder's .env is the user's, not the demo's
     with console.status("Sending the alerts to the SMTP capture…"), _quiet(dispatch_log):
@@ -362,17 +360,6 @@ def _quiet(logger: logging.Logger) -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
-
-
-def _due_on_demo_clock(factory: sessionmaker[DbSession]) -> None:
-    """The evaluation ran as of DEMO_AS_OF but the outbox stamps `next_attempt_at` with the
-    wall clock; a dispatch on the demo clock would find nothing due. Bring the queued rows
-    forward to DEMO_AS_OF (a no-op once the evaluation stamps its own clock)."""
-    with session_scope(factory) as session:
-        session.execute(update(AlertOutbox)
-                        .where(AlertOutbox.status == "pending",
-                               AlertOutbox.next_attempt_at > DEMO_AS_OF)
-                        .values(next_attempt_at=DEMO_AS_OF))
 
 
 # --- the summary --------------------------------------------------------------------------------

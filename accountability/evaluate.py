@@ -238,15 +238,18 @@ class _Outbox:
     """Alerts written to the outbox as they are decided, `ALERTS_AT_ONCE` at a time: a first
     evaluation of old history queues an alert per unauthorized change and recipient (a
     quarter of a million at scale), which need not all be held in memory. Same transaction,
-    same rows, same first-wins dedup as one write at the end."""
+    same rows, same first-wins dedup as one write at the end. Each row is due at once: at the
+    evaluation's `now` when that is in the past (an evaluation as of an earlier moment, such
+    as the demo's, and a dispatch on the same clock agree), else at the wall clock."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, now: datetime) -> None:
         self.session = session
+        self.now = min(now, datetime.now(UTC))
         self.pending: list[dict[str, object]] = []
         self.inserted = 0
 
     def add(self, rows: Iterable[dict[str, object]]) -> None:
-        self.pending.extend(rows)
+        self.pending.extend({"next_attempt_at": self.now, **row} for row in rows)
         if len(self.pending) >= ALERTS_AT_ONCE:
             self.flush()
 
@@ -276,7 +279,7 @@ def _evaluate(
     verdicts = judge.unauthorized_items(changed_judged)
     report.verdicts = sum(judge.judged_changes(h) for h in changed_judged)
     report.unauthorized = len(verdicts)
-    outbox = _Outbox(session)
+    outbox = _Outbox(session, now)
     _save_verdicts(session, registry, changed_judged, verdicts, now, report, outbox)
     reviews = store.review_states(session)
     _save_findings(session, registry, judged, changed, verdicts, reviews, now, report, outbox)
