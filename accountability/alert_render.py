@@ -16,8 +16,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
+from accountability.render import email_environment
 from connectors import slack
 from connectors.jira_tickets import adf_bullets, adf_doc, adf_paragraph, adf_text
 from connectors.text import clean, one_line, safe_url
@@ -206,19 +205,7 @@ def alert_view(
 # --- email ----------------------------------------------------------------------------------
 
 
-@cache
-def _environment() -> Environment:
-    # Only the HTML templates are escaped: the text part is plain text, escaping would show
-    # `&lt;` to the reader.
-    return Environment(
-        loader=PackageLoader("accountability", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False,
-                                     default_for_string=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+_environment = cache(email_environment)
 
 
 def render_email(view: AlertView) -> tuple[str, str]:

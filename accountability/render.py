@@ -20,6 +20,20 @@ def _environment() -> Environment:
     )
 
 
+def email_environment() -> Environment:
+    """A fresh environment for the e-mail templates (alerts, digest): only `.html.j2` is
+    escaped, since escaping the plain-text part would show `&lt;` to the reader."""
+    return Environment(
+        loader=PackageLoader("accountability", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False,
+                                     default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
 def render_escalation_map(view: EscalationMap, registry_hash: str) -> str:
     """A self-contained page: inline CSS, no scripts, no external assets, prints on one page."""
     template = _environment().get_template("escalation_map.html.j2")

@@ -150,26 +150,10 @@ class JiraClient:
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
-        headers = {"Accept": "application/json"}
-        auth: httpx.Auth | None = None
-        if pat is not None:
-            headers["Authorization"] = f"Bearer {pat.get_secret_value()}"
-        elif email and api_token is not None:
-            auth = httpx.BasicAuth(email, api_token.get_secret_value())
-        else:
-            raise ValueError(
-                "Jira credentials missing: set JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or "
-                "JIRA_PAT (Data Center)"
-            )
-        self._http = httpx.Client(
-            base_url=checked_base_url(base_url),
-            headers=headers,
-            auth=auth,
-            timeout=build_timeout(timeout),
-            verify=build_ssl_context(ca_bundle) if transport is None else True,
-            transport=transport,
+        self._http = jira_http_client(
+            base_url, email=email, api_token=api_token, pat=pat, ca_bundle=ca_bundle,
+            timeout=timeout, transport=transport,
             limits=httpx.Limits(max_connections=max_concurrency + 2),
-            follow_redirects=False,
             event_hooks={"request": [throttle_hook(throttle)]} if throttle else None,
         )
         self._policy = RetryPolicy(max_attempts=max_attempts, sleep=sleep)
@@ -378,9 +362,46 @@ class JiraClient:
         return redact_url(self._http.base_url.join(path.lstrip("/")))
 
 
-def checked_base_url(base_url: str) -> str:
-    """`JIRA_URL` as an httpx base URL; https except for a loopback host. Shared with the
-    ticket connector (connectors/jira_tickets.py), which talks to the same site."""
+def jira_http_client(
+    base_url: str,
+    *,
+    email: str | None,
+    api_token: SecretStr | None,
+    pat: SecretStr | None,
+    ca_bundle: Path | None,
+    timeout: float,
+    transport: httpx.BaseTransport | None,
+    **options: Any,
+) -> httpx.Client:
+    """An httpx client for one Jira site: its checked URL, Cloud basic auth or a Data Center
+    bearer token (the PAT wins), bounded timeouts, our TLS trust, no redirects. Shared by the
+    reader (`JiraClient`) and the ticket writer (connectors/jira_tickets.py); `options` are
+    further `httpx.Client` arguments."""
+    headers = {"Accept": "application/json"}
+    auth: httpx.Auth | None = None
+    if pat is not None:
+        headers["Authorization"] = f"Bearer {pat.get_secret_value()}"
+    elif email and api_token is not None:
+        auth = httpx.BasicAuth(email, api_token.get_secret_value())
+    else:
+        raise ValueError(
+            "Jira credentials missing: set JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or "
+            "JIRA_PAT (Data Center)"
+        )
+    return httpx.Client(
+        base_url=_checked_base_url(base_url),
+        headers=headers,
+        auth=auth,
+        timeout=build_timeout(timeout),
+        verify=build_ssl_context(ca_bundle) if transport is None else True,
+        transport=transport,
+        follow_redirects=False,
+        **options,
+    )
+
+
+def _checked_base_url(base_url: str) -> str:
+    """`JIRA_URL` as an httpx base URL; https except for a loopback host."""
     url = httpx.URL(base_url.strip())
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"JIRA_URL must be an http(s) URL, got {redact_url(base_url)!r}")

@@ -26,15 +26,13 @@ from pydantic import SecretStr
 from connectors.channel_errors import ChannelError, from_connector_error
 from connectors.errors import ConnectorError
 from connectors.http import (
-    build_ssl_context,
-    build_timeout,
     check_response,
     parse_json,
     redact_url,
     require_key,
     transport_error,
 )
-from connectors.jira import JIRA, checked_base_url, jql_string
+from connectors.jira import JIRA, jira_http_client, jql_string
 from connectors.text import clean, one_line
 
 SUMMARY_LIMIT = 255
@@ -104,24 +102,8 @@ class JiraTickets:
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        headers = {"Accept": "application/json"}
-        auth: httpx.Auth | None = None
-        if pat is not None:
-            headers["Authorization"] = f"Bearer {pat.get_secret_value()}"
-        elif email and api_token is not None:
-            auth = httpx.BasicAuth(email, api_token.get_secret_value())
-        else:
-            raise ValueError("Jira credentials missing: set JIRA_EMAIL and JIRA_API_TOKEN "
-                             "(Cloud) or JIRA_PAT (Data Center)")
-        self._http = httpx.Client(
-            base_url=checked_base_url(base_url),
-            headers=headers,
-            auth=auth,
-            timeout=build_timeout(timeout),
-            verify=build_ssl_context(ca_bundle) if transport is None else True,
-            transport=transport,
-            follow_redirects=False,
-        )
+        self._http = jira_http_client(base_url, email=email, api_token=api_token, pat=pat,
+                                      ca_bundle=ca_bundle, timeout=timeout, transport=transport)
 
     def close(self) -> None:
         self._http.close()

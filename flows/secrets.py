@@ -21,9 +21,10 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from accountability.registry_file import load_registry_file
 from accountability.settings import Settings, load_settings
 from connectors.outbound import register_secret
-from rules.registry import Registry, RegistryError, parse_registry
+from rules.registry import Registry, RegistryError
 
 SECRET_VARIABLES = ("JIRA_API_TOKEN", "JIRA_PAT", "PAGERDUTY_API_TOKEN", "SMTP_PASSWORD")
 
@@ -87,6 +88,6 @@ def _read_block(name: str) -> str | None:
 def _registry(path: Path) -> Registry | None:
     """The registry if it parses; if not, the flow's preflight reports it properly."""
     try:
-        return parse_registry(path.read_text(encoding="utf-8")).registry
-    except (OSError, UnicodeDecodeError, RegistryError):
+        return load_registry_file(path).registry
+    except RegistryError:
         return None

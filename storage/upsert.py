@@ -108,7 +108,7 @@ def execute_rows(
     if not rows:
         return 0
     dialect = session.get_bind().dialect
-    if dialect.name == "sqlite":
+    if dialect.name == "sqlite" and _python_defaults_only(table):
         return _sqlite_rows(session, table, stmt, rows)
     total = 0
     if count:
@@ -182,11 +182,20 @@ def _default(column: Column[Any]) -> Callable[[Row], Any]:
     if isinstance(default, ScalarElementColumnDefault):
         constant = default.arg
         return lambda row: constant
-    if isinstance(default, CallableColumnDefault):
-        # SQLAlchemy's wrapper takes the execution context, which our defaults ignore.
-        made = cast(Callable[[Any], Any], default.arg)(None)
-        return lambda row: made
-    raise NotImplementedError(f"unsupported default for {column.table.name}.{column.name}")
+    # CallableColumnDefault (`_python_defaults_only` admits nothing else): SQLAlchemy's wrapper
+    # takes the execution context, which our defaults ignore.
+    made = cast(Callable[[Any], Any], cast(CallableColumnDefault, default).arg)(None)
+    return lambda row: made
+
+
+def _python_defaults_only(table: Table) -> bool:
+    """Whether every column default is a constant or a Python callable, which `_sqlite_rows`
+    can apply itself; a SQL-expression default (e.g. `func.now()`) goes the generic way."""
+    return all(
+        column.default is None
+        or isinstance(column.default, ScalarElementColumnDefault | CallableColumnDefault)
+        for column in table.c
+    )
 
 
 def _table(model: type[DeclarativeBase]) -> Table:

@@ -17,8 +17,9 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import css_inline
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
+from accountability.render import email_environment
 from rules.digest import Digest, format_value
 
 
@@ -71,15 +72,7 @@ def wrap(text: object, indent: int, hanging: int | None = None) -> str:
 
 @cache
 def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("accountability", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False,
-                                     default_for_string=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = email_environment()
     env.filters["value"] = lambda value, metric: format_value(metric, value)
     env.filters["wrap"] = wrap
     env.filters["md"] = markdown_text

@@ -7,20 +7,17 @@ import contextlib
 import io
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.alerts.conftest import Mailroom, free_port
+from tests.alerts.conftest import SmtpServer as AlertsSmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "registry.yaml"
@@ -117,33 +114,8 @@ def shared_workspace(tmp_path_factory: pytest.TempPathFactory, demo_database: Pa
 # --- SMTP --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-
-@dataclass
-class Mailroom:
-    received: list[Received] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.content if isinstance(envelope.content, bytes) else b""
-        message = message_from_bytes(content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        with self.lock:
-            self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos),
-                                          message))
-        return "250 Message accepted for delivery"
-
-
-@dataclass
-class SmtpServer:
-    host: str
-    port: int
-    mailroom: Mailroom
+class SmtpServer(AlertsSmtpServer):
+    """The alert tests' aiosmtpd server, with the digest's sender in its environment."""
 
     def env(self) -> dict[str, str]:
         return {"SMTP_HOST": self.host, "SMTP_PORT": str(self.port),
@@ -152,13 +124,9 @@ class SmtpServer:
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = SmtpServer("127.0.0.1", port, Mailroom())
-    controller = Controller(server.mailroom, hostname=server.host, port=port)
-    controller.start()
+    server = SmtpServer("127.0.0.1", free_port(), Mailroom())
+    server.start()
     try:
         yield server
     finally:
-        controller.stop()
+        server.stop()

@@ -34,7 +34,7 @@ from accountability.registry_file import load_registry_file
 from sandbox import ROUTING_KEY, Sandbox, SandboxConfig, serve_sandbox
 from storage.engine import make_engine
 from storage.models import AlertOutbox, Finding
-from tests.alerts.conftest import Mailroom, SmtpServer, free_port
+from tests.alerts.conftest import SmtpServer, free_port
 from tests.pipeline._prefect_server import (
     FINAL_STATES,
     Children,
@@ -46,6 +46,7 @@ from tests.pipeline._prefect_server import (
     tail,
     wait_healthy,
 )
+from tests.pipeline.test_run import smtp as smtp  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "examples" / "registry.yaml"
@@ -96,16 +97,6 @@ class Running:
 def sandbox() -> Iterator[Running]:
     with serve_sandbox(SandboxConfig(seed=7, mode="demo")) as sb:
         yield Running(sb)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer("127.0.0.1", free_port(), Mailroom())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -19,9 +19,10 @@ from sandbox.faults import FaultConfig
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import AlertOutbox, Finding, JiraIssue, PdIncident
-from tests.alerts.conftest import Mailroom, SmtpServer, free_port
+from tests.alerts.conftest import SmtpServer
 from tests.pipeline.test_run import environment, run
-from tests.pipeline.test_run import slack as slack  # noqa: F401 (a fixture)
+from tests.pipeline.test_run import slack as slack  # noqa: F401 (fixtures)
+from tests.pipeline.test_run import smtp as smtp  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "examples" / "registry.yaml"
@@ -46,14 +47,6 @@ def prefect_api() -> Iterator[None]:
 def sandbox() -> Iterator[Sandbox]:
     with serve_sandbox(SandboxConfig(seed=7, mode="demo")) as sb:
         yield sb
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer("127.0.0.1", free_port(), Mailroom())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
