@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from accountability.app_services import upgrade_database
 from accountability.registry_file import load_registry_file
@@ -121,6 +122,11 @@ class Stopwatch:
         return ", ".join(self.laps) + f" (total {time.monotonic() - self.start:.1f} s)"
 
 
+def _busy(exc: BaseException) -> bool:
+    return (isinstance(exc, httpx.HTTPStatusError)
+            and exc.response.status_code in (429, 502, 503))
+
+
 class Api:
     """The few Prefect REST calls the test needs (plain httpx: no Prefect client state, no
     settings context in the test process)."""
@@ -132,12 +138,17 @@ class Api:
         self.http.close()
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        response = self.http.post(path, json=body)
-        response.raise_for_status()
-        return response.json()
+        return self._call("POST", path, body)
 
     def get(self, path: str) -> Any:
-        response = self.http.get(path)
+        return self._call("GET", path, None)
+
+    @retry(retry=retry_if_exception(_busy), wait=wait_exponential(multiplier=0.5, max=4),
+           stop=stop_after_attempt(6), reraise=True)
+    def _call(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+        """As Prefect's own client does: a server whose SQLite database is busy answers 503
+        (or 429/502) for a moment; those are retried."""
+        response = self.http.request(method, path, json=body)
         response.raise_for_status()
         return response.json()
 
@@ -245,8 +256,10 @@ def test_deployed_accountability_run_completes_and_alerts_the_outcome_owners(
 
         def run_to_the_end(parameters: dict[str, Any]) -> dict[str, Any]:
             """Trigger the deployment as `prefect deployment run` does; wait for a final state."""
+            # the idempotency key makes a retried trigger (a busy server) one run, not two
             run: dict[str, Any] = api.post(f"/deployments/{deployment['id']}/create_flow_run",
-                                           {"parameters": parameters})
+                                           {"parameters": parameters,
+                                            "idempotency_key": f"ci-{sorted(parameters)}"})
             deadline = time.monotonic() + RUN_TIMEOUT
             state: dict[str, Any] = run["state"] or {}
             while state.get("type") not in FINAL_STATES:
