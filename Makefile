@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install clean
+.PHONY: demo test test-ahead test-stress lint typecheck install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -21,6 +21,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The whole suite with the process clock a year ahead (libfaketime): a test that depends on the
+# day it was written fails today, not next week. CI runs it after `make test`.
+test-ahead: $(STAMP)
+	$(BIN)/python -m tests.clock -q -p no:cacheprovider
+
+# Races repeated until a one-in-ten failure would show (PostgreSQL); CI runs it too.
+test-stress: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m stress --run-stress
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

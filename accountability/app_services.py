@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from accountability.clock import Clock, system_clock
 from accountability.render import render_escalation_map
 from rules.escalation_map import build_escalation_map
 from rules.registry import LoadedRegistry
@@ -22,9 +23,9 @@ from storage import migrate, repo
 EXAMPLE_REGISTRY = Path(__file__).resolve().parent.parent / "examples" / "registry.yaml"
 
 
-def today_in(loaded: LoadedRegistry) -> date:
+def today_in(loaded: LoadedRegistry, clock: Clock = system_clock) -> date:
     """Dates in the registry are days of its time zone, not of the machine's."""
-    return datetime.now(loaded.registry.tz).date()
+    return clock().astimezone(loaded.registry.tz).date()
 
 
 def write_escalation_map(
@@ -54,7 +55,7 @@ def upgrade_database(url: str) -> None:
     migrate.upgrade(url)
 
 
-def record_registry(url: str, loaded: LoadedRegistry) -> None:
+def record_registry(url: str, loaded: LoadedRegistry, clock: Clock = system_clock) -> None:
     """Store the registry snapshot and its people so findings can be traced to a version."""
     engine = storage_engine.make_engine(url)
     try:
@@ -77,6 +78,7 @@ def record_registry(url: str, loaded: LoadedRegistry) -> None:
                 source=loaded.source,
                 content=loaded.text,
                 people=people,
+                loaded_at=clock(),
             )
     finally:
         engine.dispose()

@@ -23,6 +23,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from sqlalchemy.orm import Session
 
 from accountability import app_services, evaluate, governance, sync, views
+from accountability.clock import system_clock
 from accountability.errors import UsageError
 from accountability.registry_file import load_registry_file
 from accountability.settings import load_settings
@@ -427,7 +428,7 @@ def demo(
     """Run the pipeline on the embedded defaults and show what it produced."""
     from accountability.demo import run_demo  # imports the sandbox only when asked for
 
-    run_demo(out_dir, out, today=datetime.now().date())
+    run_demo(out_dir, out, today=system_clock().date())
 
 
 def main() -> None:

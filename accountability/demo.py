@@ -130,7 +130,7 @@ def run_demo(out_dir: Path, console: Console, today: date | None = None) -> Demo
             alerts = _send_alerts(console, factory, loaded, settings)
             with console.status(f"Sending the {DEMO_DIGEST_WEEK} digest to leadership…"):
                 digest = produce_digest(factory, loaded, settings, week=DEMO_DIGEST_WEEK,
-                                        out=digest_path, send=True, now=DEMO_AS_OF)
+                                        out=digest_path, send=True, clock=lambda: DEMO_AS_OF)
         _done(console, f"digest {digest.week} written and emailed to "
                        f"{', '.join(digest.sent_to)}: {digest.subject}")
     emails = capture.saved

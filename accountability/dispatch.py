@@ -31,7 +31,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from accountability.alert_render import (
     render_email,
     slack_message,
 )
+from accountability.clock import Clock, system_clock
 from accountability.errors import ConfigError
 from accountability.settings import Settings, require_jira
 from connectors.channel_errors import ChannelConfigError, ChannelError
@@ -526,7 +527,7 @@ def enqueue_reminders(factory: sessionmaker[Session], registry: Registry, now: d
                                 breaches=tuple(review.breaches))
             rows += [a.row() for a in risk_review_reminder_alerts(registry, state, number)]
             reminders.mark_reminded(session, review.id, now)
-        return store.enqueue(session, rows) if rows else 0
+        return store.enqueue(session, rows, due=now) if rows else 0
 
 
 def worker_id() -> str:
@@ -539,7 +540,7 @@ def dispatch(
     channels: Channels,
     *,
     policy: DispatchPolicy | None = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: Clock = system_clock,
     rand: Callable[[], float] = random.random,
     worker: str | None = None,
 ) -> DispatchReport:
@@ -554,7 +555,7 @@ def dispatch(
         ...         channels.close()
     """
     run = _Dispatch(factory, registry, channels, policy or DispatchPolicy(),
-                    clock or (lambda: datetime.now(UTC)), rand, worker or worker_id())
+                    clock, rand, worker or worker_id())
     try:
         return run.run()
     finally:

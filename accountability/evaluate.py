@@ -16,11 +16,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from accountability.clock import Clock, system_clock
 from rules import findings as finding_rules
 from rules.authority import judge_for
 from rules.facts import ItemHistory, ReviewState, Verdict, WeekScore
@@ -76,11 +77,16 @@ def evaluate(
     full: bool = False,
     now: datetime | None = None,
     jira_browse_base: str | None = None,
+    clock: Clock = system_clock,
 ) -> EvaluationReport:
-    """Evaluate what changed (or everything) as of `now` (default: the current time)."""
+    """Evaluate what changed (or everything) as of `now` (default: the clock's time).
+
+    `clock` is the bookkeeping clock: when the evaluation started (its cursor, against which
+    the sync's write stamps are compared) and when its alerts fall due.
+    """
     with _no_cyclic_gc():
         return _evaluate_all(factory, loaded, full=full, now=now,
-                             jira_browse_base=jira_browse_base)
+                             jira_browse_base=jira_browse_base, clock=clock)
 
 
 @contextmanager
@@ -107,9 +113,10 @@ def _evaluate_all(
     full: bool,
     now: datetime | None,
     jira_browse_base: str | None,
+    clock: Clock,
 ) -> EvaluationReport:
     began = time.monotonic()
-    started = datetime.now(UTC)
+    started = clock()
     now = now or started
     registry = loaded.registry
     services = workflow_services(registry)
@@ -119,11 +126,11 @@ def _evaluate_all(
                 or not details.get(store.REJUDGED))
         report = EvaluationReport(full=full)
         plan = _plan(session, registry, services, full, last, jira_browse_base)
-        _evaluate(session, registry, plan, now, report)
+        _evaluate(session, registry, plan, now, started, report)
         # Authorized changes are re-judged when listed (`findings --all`), with this registry.
-        store.remember_registry(session, loaded)
+        store.remember_registry(session, loaded, started)
         store.drop_stored_authorized(session)
-        repo.set_cursor(session, *CURSOR, started, details={
+        repo.set_cursor(session, *CURSOR, started, now=started, details={
             "registry": loaded.content_hash, store.REJUDGED: True,
             "jira_browse_base": jira_browse_base,
         })
@@ -240,27 +247,28 @@ class _Outbox:
     quarter of a million at scale), which need not all be held in memory. Same transaction,
     same rows, same first-wins dedup as one write at the end. Each row is due at once: at the
     evaluation's `now` when that is in the past (an evaluation as of an earlier moment, such
-    as the demo's, and a dispatch on the same clock agree), else at the wall clock."""
+    as the demo's, and a dispatch on the same clock agree), else at the clock's `started`."""
 
-    def __init__(self, session: Session, now: datetime) -> None:
+    def __init__(self, session: Session, now: datetime, started: datetime) -> None:
         self.session = session
-        self.now = min(now, datetime.now(UTC))
+        self.now = min(now, started)
         self.pending: list[dict[str, object]] = []
         self.inserted = 0
 
     def add(self, rows: Iterable[dict[str, object]]) -> None:
-        self.pending.extend({"next_attempt_at": self.now, **row} for row in rows)
+        self.pending.extend(rows)
         if len(self.pending) >= ALERTS_AT_ONCE:
             self.flush()
 
     def flush(self) -> None:
         if self.pending:
-            self.inserted += store.enqueue(self.session, self.pending)
+            self.inserted += store.enqueue(self.session, self.pending, due=self.now)
             self.pending = []
 
 
 def _evaluate(
-    session: Session, registry: Registry, plan: _Plan, now: datetime, report: EvaluationReport
+    session: Session, registry: Registry, plan: _Plan, now: datetime, started: datetime,
+    report: EvaluationReport,
 ) -> None:
     """Judge, find, score and alert; on an incremental plan, the rules that depend on one
     item's history alone (verdicts, churn, gaps) run on the changed items only, and the
@@ -279,7 +287,7 @@ def _evaluate(
     verdicts = judge.unauthorized_items(changed_judged)
     report.verdicts = sum(judge.judged_changes(h) for h in changed_judged)
     report.unauthorized = len(verdicts)
-    outbox = _Outbox(session, now)
+    outbox = _Outbox(session, now, started)
     _save_verdicts(session, registry, changed_judged, verdicts, now, report, outbox)
     reviews = store.review_states(session)
     _save_findings(session, registry, judged, changed, verdicts, reviews, now, report, outbox)

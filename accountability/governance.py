@@ -6,10 +6,9 @@ Permission rules live in `rules.governance`; here they meet the database. A refu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy.orm import Session
 
+from accountability.clock import Clock, system_clock
 from accountability.errors import UsageError
 from rules import governance
 from rules.facts import ReviewState
@@ -30,7 +29,10 @@ def _review(session: Session, registry: Registry, review_id: str) -> RiskReview:
     return review
 
 
-def acknowledge(session: Session, registry: Registry, review_id: str, by: str) -> RiskReview:
+def acknowledge(
+    session: Session, registry: Registry, review_id: str, by: str, *,
+    clock: Clock = system_clock,
+) -> RiskReview:
     review = _review(session, registry, review_id)
     refusal = governance.may_handle_review(registry, by, review.workflow, "acknowledge")
     if refusal:
@@ -39,12 +41,15 @@ def acknowledge(session: Session, registry: Registry, review_id: str, by: str) -
         raise UsageError(f"risk review '{review_id}' is already closed")
     if review.status == "open":
         review.status = "acknowledged"
-        review.acknowledged_at = datetime.now(UTC)
+        review.acknowledged_at = clock()
         review.acknowledged_by = by
     return review
 
 
-def close(session: Session, registry: Registry, review_id: str, by: str, note: str) -> RiskReview:
+def close(
+    session: Session, registry: Registry, review_id: str, by: str, note: str, *,
+    clock: Clock = system_clock,
+) -> RiskReview:
     """Close a review and queue the resolved message to the people it opened to."""
     review = _review(session, registry, review_id)
     refusal = governance.may_handle_review(registry, by, review.workflow, "close")
@@ -54,18 +59,22 @@ def close(session: Session, registry: Registry, review_id: str, by: str, note: s
         raise UsageError(f"risk review '{review_id}' is already closed")
     if not note.strip():
         raise UsageError("--note must say why the risk review is closed")
-    now = datetime.now(UTC)
+    now = clock()
     if review.acknowledged_at is None:
         review.acknowledged_at, review.acknowledged_by = now, by
     review.status, review.closed_at, review.closed_by, review.close_note = "closed", now, by, note
     state = ReviewState(id=review.id, workflow=review.workflow, week=review.week,
                         owner=review.owner, status="closed", opened_at=review.opened_at,
                         due=review.due, breaches=tuple(review.breaches))
-    store.enqueue(session, [a.row() for a in review_closed_alerts(registry, state, by, note)])
+    store.enqueue(session, [a.row() for a in review_closed_alerts(registry, state, by, note)],
+                  due=now)
     return review
 
 
-def ratify(session: Session, registry: Registry, key: str, by: str, note: str) -> None:
+def ratify(
+    session: Session, registry: Registry, key: str, by: str, note: str, *,
+    clock: Clock = system_clock,
+) -> None:
     finding = store.get_finding(session, key)
     if finding is None:
         # Authorized changes are not stored (`findings --all` re-judges them): say so too.
@@ -86,12 +95,12 @@ def ratify(session: Session, registry: Registry, key: str, by: str, note: str) -
                                         str(decision) if decision else None)
         if refusal:
             raise UsageError(refusal)
-    store.ratify(session, finding, by, note)
+    store.ratify(session, finding, by, note, clock())
 
 
 def decide(
     session: Session, registry: Registry, workflow: str, decision: str, by: str,
-    note: str | None, week: str | None,
+    note: str | None, week: str | None, *, clock: Clock = system_clock,
 ) -> str:
     """Record a governance decision for a week (default: the week just ended)."""
     if workflow not in registry.workflows:
@@ -102,12 +111,13 @@ def decide(
     refusal = governance.may_decide(registry, by, workflow)
     if refusal:
         raise UsageError(refusal)
+    now = clock()
     if week is None:
-        week = shift_week(week_of(datetime.now(UTC), registry.tz), -1)
+        week = shift_week(week_of(now, registry.tz), -1)
     else:
         try:
             parse_week(week)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    store.record_decision(session, workflow, week, decision, by, note)
+    store.record_decision(session, workflow, week, decision, by, note, now)
     return week

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from accountability.clock import Clock, system_clock
 from accountability.errors import ConfigError, UsageError
 from accountability.settings import Settings, require_jira, require_pagerduty_token
 from connectors.errors import MalformedResponseError
@@ -123,8 +124,10 @@ def sync_jira_partition(
     overlap: timedelta = DEFAULT_OVERLAP,
     batch_size: int = JIRA_BATCH,
     progress: Progress | None = None,
+    clock: Clock = system_clock,
 ) -> SyncSummary:
-    """Stream the partition's issues updated in [cursor - overlap, now] into storage."""
+    """Stream the partition's issues updated in [cursor - overlap, now] into storage; rows
+    are stamped with `clock` in the transaction that writes them."""
     began = time.monotonic()
     summary = SyncSummary("jira", partition.name)
     with session_scope(factory) as session:
@@ -138,11 +141,11 @@ def sync_jira_partition(
     for page in client.search(jql, JIRA_FIELDS):
         batch.extend(page)
         if len(batch) >= batch_size:
-            _flush_jira(factory, client, partition, batch, summary, progress)
+            _flush_jira(factory, client, partition, batch, summary, progress, clock)
             batch = []
-    _flush_jira(factory, client, partition, batch, summary, progress)
+    _flush_jira(factory, client, partition, batch, summary, progress, clock)
     with session_scope(factory) as session:
-        repo.set_cursor(session, "jira", partition.name, now,
+        repo.set_cursor(session, "jira", partition.name, now, now=clock(),
                         details={"query": partition.fingerprint})
     summary.cursor = now
     summary.seconds = time.monotonic() - began
@@ -156,6 +159,7 @@ def _flush_jira(
     issues: Sequence[Mapping[str, Any]],
     summary: SyncSummary,
     progress: Progress | None,
+    clock: Clock,
 ) -> None:
     """Fetch the batch's full changelogs and commit issues, events and cursor together."""
     if not issues:
@@ -183,12 +187,13 @@ def _flush_jira(
             continue
         ready.append(entry)
     with session_scope(factory) as session:
-        summary.changes += ingest.save_jira_batch(session, ready, partition.workflow)
+        written = clock()
+        summary.changes += ingest.save_jira_batch(session, ready, partition.workflow, written)
         for ref, reason, raw in bad:
-            ingest.quarantine(session, "jira", ref, reason, _jsonable(raw))
+            ingest.quarantine(session, "jira", ref, reason, _jsonable(raw), written)
         if ready:
             newest = max(row["updated"] for row, _ in ready)
-            repo.set_cursor(session, "jira", partition.name, newest,
+            repo.set_cursor(session, "jira", partition.name, newest, now=written,
                             details={"query": partition.fingerprint})
     summary.items += len(ready)
     summary.quarantined += len(bad)
@@ -209,13 +214,16 @@ def sync_pagerduty(
     full: bool = False,
     overlap: timedelta = DEFAULT_OVERLAP,
     progress: Progress | None = None,
+    clock: Clock = system_clock,
 ) -> list[SyncSummary]:
     """Incidents by creation window, then changes to any incident through log entries."""
     if not services:
         return []
     return [
-        _sync_pd_incidents(factory, client, services, start, now, full, overlap, progress),
-        _sync_pd_log_entries(factory, client, services, start, now, full, overlap, progress),
+        _sync_pd_incidents(factory, client, services, start, now, full, overlap, progress,
+                           clock),
+        _sync_pd_log_entries(factory, client, services, start, now, full, overlap, progress,
+                             clock),
     ]
 
 
@@ -237,6 +245,7 @@ def _sync_pd_incidents(
     full: bool,
     overlap: timedelta,
     progress: Progress | None,
+    clock: Clock,
 ) -> SyncSummary:
     began = time.monotonic()
     summary = SyncSummary("pagerduty", "incidents")
@@ -245,10 +254,11 @@ def _sync_pd_incidents(
     for since, until in _windows(_lower_bound(cursor, full, start, overlap), now, INCIDENT_CHUNK):
         rows, bad = _rows(client.incidents(services, since, until), ingest.pd_incident_row)
         with session_scope(factory) as session:
-            ingest.save_pd_incidents(session, rows)
+            written = clock()
+            ingest.save_pd_incidents(session, rows, written)
             for ref, reason, raw in bad:
-                ingest.quarantine(session, "pagerduty", ref, reason, raw)
-            repo.set_cursor(session, "pagerduty", "incidents", until)
+                ingest.quarantine(session, "pagerduty", ref, reason, raw, written)
+            repo.set_cursor(session, "pagerduty", "incidents", until, now=written)
         summary.items += len(rows)
         summary.quarantined += len(bad)
         summary.cursor = until
@@ -267,6 +277,7 @@ def _sync_pd_log_entries(
     full: bool,
     overlap: timedelta,
     progress: Progress | None,
+    clock: Clock,
 ) -> SyncSummary:
     began = time.monotonic()
     summary = SyncSummary("pagerduty", "log_entries")
@@ -283,16 +294,17 @@ def _sync_pd_log_entries(
         for entries in _batches(tracked_entries, LOG_ENTRY_BATCH):
             rows, bad = _rows(entries, ingest.pd_log_entry_row)
             with session_scope(factory) as session:
-                ingest.save_pd_incidents(session, _embedded_incidents(entries))
-                summary.changes += ingest.save_pd_log_entries(session, rows)
+                written = clock()
+                ingest.save_pd_incidents(session, _embedded_incidents(entries), written)
+                summary.changes += ingest.save_pd_log_entries(session, rows, written)
                 for ref, reason, raw in bad:
-                    ingest.quarantine(session, "pagerduty", ref, reason, raw)
+                    ingest.quarantine(session, "pagerduty", ref, reason, raw, written)
             summary.items += len(rows)
             summary.quarantined += len(bad)
             if progress is not None:
                 progress("pagerduty/log_entries", len(entries))
         with session_scope(factory) as session:
-            repo.set_cursor(session, "pagerduty", "log_entries", until)
+            repo.set_cursor(session, "pagerduty", "log_entries", until, now=clock())
         summary.cursor = until
     summary.seconds = time.monotonic() - began
     return summary
@@ -347,10 +359,6 @@ def _jsonable(value: object) -> object:
     if isinstance(value, Mapping | list | str | int | float | bool) or value is None:
         return value
     return repr(value)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- a whole run ----------------------------------------------------------------------------
@@ -502,6 +510,7 @@ def run_sync(
     progress: Progress | None = None,
     max_parallel: int = 3,
     raise_on_failure: bool = True,
+    clock: Clock = system_clock,
 ) -> SyncReport:
     """Sync every partition the registry names; independent partitions run in parallel.
 
@@ -512,7 +521,7 @@ def run_sync(
     """
     began = time.monotonic()
     targets = sync_targets(registry, source)
-    now = now or utc_now()
+    now = now or clock()
     start = first_sync_start(now, sync_start_of(settings))
     jobs: list[_Job] = []
     clients: list[JiraClient | PagerDutyClient] = []
@@ -524,7 +533,8 @@ def run_sync(
             preflight_jira(jira)
             for partition in targets.jira:
                 jobs.append(_Job("jira", partition.name,
-                                 _jira_job(factory, jira, partition, start, now, full, progress)))
+                                 _jira_job(factory, jira, partition, start, now, full, progress,
+                                           clock)))
         if targets.pagerduty_services:
             pagerduty = open_pagerduty(settings)
             clients.append(pagerduty)
@@ -532,7 +542,8 @@ def run_sync(
             services = targets.pagerduty_services
             jobs.append(_Job("pagerduty", "services " + ", ".join(services),
                              lambda: sync_pagerduty(factory, pagerduty, services, start=start,
-                                                    now=now, full=full, progress=progress)))
+                                                    now=now, full=full, progress=progress,
+                                                    clock=clock)))
         summaries, errors = _run_all(jobs, max_parallel)
         if errors and raise_on_failure:
             raise errors[0][1]
@@ -563,10 +574,11 @@ def _jira_job(
     now: datetime,
     full: bool,
     progress: Progress | None,
+    clock: Clock,
 ) -> Callable[[], list[SyncSummary]]:
     def job() -> list[SyncSummary]:
         return [sync_jira_partition(factory, client, partition, start=start, now=now,
-                                    full=full, progress=progress)]
+                                    full=full, progress=progress, clock=clock)]
 
     return job
 

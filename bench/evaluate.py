@@ -66,6 +66,7 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from accountability import evaluate as evaluation  # noqa: E402
 from accountability import governance  # noqa: E402
+from accountability.clock import system_clock  # noqa: E402
 from accountability.registry_file import load_registry_file  # noqa: E402
 from rules import findings as finding_rules  # noqa: E402
 from rules.authority import decision_for  # noqa: E402
@@ -605,8 +606,9 @@ def add_increment(factory: sessionmaker[Session], world: World, events: int,
     pd_events = round(events * PD_ITEM_SHARE)
     with session_scope(factory) as session:
         before = session.scalar(select(func.count()).select_from(OwnershipEvent)) or 0
-        issues = _jira_increment(session, rng, world, events - pd_events)
-        incidents = _pagerduty_increment(session, rng, world, pd_events)
+        now = system_clock()
+        issues = _jira_increment(session, rng, world, events - pd_events, now)
+        incidents = _pagerduty_increment(session, rng, world, pd_events, now)
     with session_scope(factory) as session:
         after = session.scalar(select(func.count()).select_from(OwnershipEvent)) or 0
     return {"events": after - before, "issues": issues, "incidents": incidents}
@@ -631,7 +633,9 @@ def _latest_week_times(rng: random.Random, after: datetime, count: int) -> list[
     return [t.replace(microsecond=t.microsecond // 1000 * 1000) for t in times]
 
 
-def _jira_increment(session: Session, rng: random.Random, world: World, events: int) -> int:
+def _jira_increment(
+    session: Session, rng: random.Random, world: World, events: int, now: datetime
+) -> int:
     query = (
         select(JiraIssue.raw, JiraIssue.updated, JiraIssueWorkflow.workflow)
         .join(JiraIssueWorkflow, JiraIssueWorkflow.issue_id == JiraIssue.id)
@@ -654,11 +658,13 @@ def _jira_increment(session: Session, rng: random.Random, world: World, events: 
         row = jira_issue_row({**raw, "fields": fields})
         by_workflow.setdefault(workflow, []).append((row, histories))
     for workflow, batch in by_workflow.items():
-        save_jira_batch(session, batch, workflow)
+        save_jira_batch(session, batch, workflow, now)
     return len(touched)
 
 
-def _pagerduty_increment(session: Session, rng: random.Random, world: World, events: int) -> int:
+def _pagerduty_increment(
+    session: Session, rng: random.Random, world: World, events: int, now: datetime
+) -> int:
     query = (
         select(PdIncident.id, PdIncident.service_id, PdIncident.escalation_policy_id,
                func.max(PdLogEntry.created_at))
@@ -679,7 +685,7 @@ def _pagerduty_increment(session: Session, rng: random.Random, world: World, eve
             entry = _entry(f"RI{next(entry_ids):08d}", kind, at, incident, agent,
                            [target])
             rows.append(pd_log_entry_row(entry))
-    save_pd_log_entries(session, rows)
+    save_pd_log_entries(session, rows, now)
     return len(touched)
 
 

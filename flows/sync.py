@@ -25,6 +25,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from accountability import app_services, sync
+from accountability.clock import system_clock
 from accountability.run_report import preflight
 from flows.limits import JIRA_API_LIMIT, PAGERDUTY_API_LIMIT, api_throttle
 from flows.secrets import flow_settings
@@ -79,7 +80,7 @@ def sync_flow(
     targets = sync.sync_targets(loaded.registry, source)
     if project is not None:
         targets = sync.only_project(targets, project)
-    now = sync.utc_now()
+    now = system_clock()
     start = sync.first_sync_start(now, sync.sync_start_of(settings))
     submitted: list[tuple[str, PrefectFuture[list[dict[str, Any]]]]] = [
         (f"jira {p.name}", sync_jira_partition.submit(p, start, now, full)) for p in targets.jira

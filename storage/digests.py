@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import AlertOutbox, Decision, DigestSend, Finding, Scorecard, utcnow
+from storage.models import AlertOutbox, Decision, DigestSend, Finding, Scorecard
 from storage.upsert import upsert
 
 DIGEST_FINDING_TYPES = ("unauthorized_change", "ownership_churn")
@@ -56,8 +56,8 @@ def get_send(session: Session, week: str) -> DigestSend | None:
 
 def record_send(
     session: Session, week: str, recipients: Sequence[str], message_id: str,
-    sent_at: datetime | None = None,
+    sent_at: datetime,
 ) -> None:
     """One row per week: a forced second send replaces the record of the first."""
-    upsert(session, DigestSend, [{"week": week, "sent_at": sent_at or utcnow(),
+    upsert(session, DigestSend, [{"week": week, "sent_at": sent_at,
                                   "recipients": list(recipients), "message_id": message_id}])

@@ -29,7 +29,6 @@ from storage.models import (
     RiskReview,
     Scorecard,
     SyncCursor,
-    utcnow,
 )
 from storage.upsert import dialect_insert, execute_rows, insert_ignore, upsert
 
@@ -167,11 +166,11 @@ def drop_stored_authorized(session: Session) -> None:
     session.execute(delete(Finding).where(Finding.type == "authorized_change"))
 
 
-def remember_registry(session: Session, loaded: LoadedRegistry) -> None:
+def remember_registry(session: Session, loaded: LoadedRegistry, now: datetime) -> None:
     """Keep the registry text the evaluation used, so `findings --all` can re-judge with it."""
     insert_ignore(session, RegistrySnapshot, [{
         "content_hash": loaded.content_hash, "organization": loaded.registry.organization,
-        "source": loaded.source, "content": loaded.text, "loaded_at": utcnow(),
+        "source": loaded.source, "content": loaded.text, "loaded_at": now,
     }], conflict=["content_hash"])
 
 
@@ -234,10 +233,12 @@ def open_reviews(session: Session, reviews: Sequence[ReviewState]) -> list[str]:
     return [review_id for review_id in ids if review_id not in before]
 
 
-def enqueue(session: Session, alerts: Sequence[Mapping[str, Any]]) -> int:
-    """Outbox rows; a dedup key already present (same event, channel, recipient) is skipped.
-    Returns how many went in."""
-    return insert_ignore(session, AlertOutbox, alerts, conflict=["dedup_key"])
+def enqueue(session: Session, alerts: Sequence[Mapping[str, Any]], *, due: datetime) -> int:
+    """Outbox rows, created and first due at `due` (the enqueuer's clock: a dispatcher on the
+    same clock finds them due at once); a dedup key already present (same event, channel,
+    recipient) is skipped. Returns how many went in."""
+    rows = [{"next_attempt_at": due, **alert, "created_at": due} for alert in alerts]
+    return insert_ignore(session, AlertOutbox, rows, conflict=["dedup_key"])
 
 
 # --- governance -----------------------------------------------------------------------------
@@ -247,11 +248,11 @@ def get_finding(session: Session, key: str) -> Finding | None:
     return session.get(Finding, key)
 
 
-def ratify(session: Session, finding: Finding, by: str, note: str) -> None:
+def ratify(session: Session, finding: Finding, by: str, note: str, now: datetime) -> None:
     finding.status = "ratified"
-    finding.updated_at = utcnow()
+    finding.updated_at = now
     upsert(session, Ratification, [{"finding_key": finding.key, "by": by, "note": note,
-                                     "at": utcnow()}])
+                                     "at": now}])
 
 
 def get_review(session: Session, review_id: str) -> RiskReview | None:
@@ -259,10 +260,11 @@ def get_review(session: Session, review_id: str) -> RiskReview | None:
 
 
 def record_decision(
-    session: Session, workflow: str, week: str, decision: str, by: str, note: str | None
+    session: Session, workflow: str, week: str, decision: str, by: str, note: str | None,
+    now: datetime,
 ) -> None:
     session.add(Decision(workflow=workflow, week=week, decision=decision, by=by, note=note,
-                         recorded_at=utcnow()))
+                         recorded_at=now))
 
 
 def decisions(session: Session, workflow: str | None = None) -> list[Decision]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -29,7 +30,6 @@ from storage.models import (
     PdIncident,
     PdLogEntry,
     Quarantine,
-    utcnow,
 )
 from storage.models import (
     OwnershipEvent as OwnershipEventRow,
@@ -37,6 +37,10 @@ from storage.models import (
 from storage.upsert import insert_ignore, upsert
 
 Raw = Mapping[str, Any]
+_CHANGELOG_KEY = ["history_id", "item_index"]
+# What a re-read of a history item may rewrite: everything but its key and its first write.
+_CHANGELOG_CONTENT = ["issue_id", "issue_key", "author_account_id", "created", "field",
+                      "field_id", "from_value", "from_string", "to_value", "to_string", "raw"]
 
 
 def _require(record: Raw, *keys: str) -> None:
@@ -64,7 +68,6 @@ def jira_issue_row(issue: Raw) -> dict[str, Any]:
         "created": parse_timestamp(fields.get("created")),
         "updated": parse_timestamp(fields.get("updated")),
         "raw": dict(issue),
-        "synced_at": utcnow(),
     }
 
 
@@ -111,10 +114,14 @@ def save_jira_batch(
     session: Session,
     issues: Sequence[tuple[Mapping[str, Any], Sequence[Raw]]],
     workflow: str | None,
+    now: datetime,
 ) -> int:
     """Write issues with their full changelogs and ownership events; return new events.
 
     One statement per table for the whole batch: the sync's cost is dominated by round trips.
+    `now` (the sync's clock, read when the batch is written) stamps the rows: `synced_at`
+    always, a changelog item's `first_synced_at` only when it is new — an incremental
+    evaluation tells new changes from old by it.
     """
     if not issues:
         return 0
@@ -123,12 +130,14 @@ def save_jira_batch(
     for row, histories in issues:
         items.extend(changelog_rows(row["id"], row["key"], histories))
         events.extend(event_row(e) for e in jira_events(row["key"], histories))
-    upsert(session, JiraIssue, [row for row, _ in issues])
+    upsert(session, JiraIssue, [{**row, "synced_at": now} for row, _ in issues])
     if items:
-        upsert(session, JiraChangelogItem, items, conflict=["history_id", "item_index"])
+        upsert(session, JiraChangelogItem, [{**item, "first_synced_at": now} for item in items],
+               conflict=_CHANGELOG_KEY, update=_CHANGELOG_CONTENT)
     new_events = insert_ignore(session, OwnershipEventRow, events, conflict=["source_ref"])
     if workflow is not None:
-        membership = [{"issue_id": row["id"], "workflow": workflow} for row, _ in issues]
+        membership = [{"issue_id": row["id"], "workflow": workflow, "seen_at": now}
+                      for row, _ in issues]
         insert_ignore(session, JiraIssueWorkflow, membership)
     return new_events
 
@@ -159,7 +168,6 @@ def pd_incident_row(incident: Raw) -> dict[str, Any]:
         "html_url": incident.get("html_url"),
         "assignees": assignees,
         "raw": dict(incident),
-        "synced_at": utcnow(),
     }
 
 
@@ -179,15 +187,17 @@ def pd_log_entry_row(entry: Raw) -> dict[str, Any]:
         "channel_type": (entry.get("channel") or {}).get("type"),
         "assignees": [a["id"] for a in entry.get("assignees") or [] if (a or {}).get("id")],
         "raw": dict(entry),
-        "synced_at": utcnow(),
     }
 
 
-def save_pd_incidents(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    upsert(session, PdIncident, rows)
+def save_pd_incidents(session: Session, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
+    """Write incidents stamped `synced_at = now` (the sync's clock when the batch is written)."""
+    upsert(session, PdIncident, [{**row, "synced_at": now} for row in rows])
 
 
-def save_pd_log_entries(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+def save_pd_log_entries(
+    session: Session, rows: Sequence[Mapping[str, Any]], now: datetime
+) -> int:
     """Write log entries, then re-derive the ownership events of the incidents they touch.
 
     Log entries do not say whom an incident was taken from, and a window may hold only part
@@ -196,7 +206,7 @@ def save_pd_log_entries(session: Session, rows: Sequence[Mapping[str, Any]]) -> 
     """
     if not rows:
         return 0
-    upsert(session, PdLogEntry, rows)
+    upsert(session, PdLogEntry, [{**row, "synced_at": now} for row in rows])
     incidents = sorted({row["incident_id"] for row in rows})
     before = _existing_event_refs(session, incidents)
     events: list[dict[str, Any]] = []
@@ -235,11 +245,13 @@ def _chunked(values: Sequence[str], size: int) -> Iterable[Sequence[str]]:
 # --- quarantine -----------------------------------------------------------------------------
 
 
-def quarantine(session: Session, source: str, ref: str, reason: str, raw: object) -> None:
+def quarantine(
+    session: Session, source: str, ref: str, reason: str, raw: object, now: datetime
+) -> None:
     """Keep a record that could not be stored, with why; counted in the sync summary."""
     insert_ignore(
         session,
         Quarantine,
-        [{"source": source, "ref": ref or "?", "reason": reason[:500], "raw": raw}],
+        [{"source": source, "ref": ref or "?", "reason": reason[:500], "raw": raw, "at": now}],
         conflict=["source", "ref", "reason"],
     )

@@ -55,11 +55,29 @@ def head_revision() -> str:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (default: the newest)."""
+    """Apply migrations up to ``revision`` (default: the newest), in one transaction.
+
+    On SQLite, foreign keys are off while migrations run, as SQLite's procedure for schema
+    changes asks: a batch migration rebuilds a table by dropping it, and with foreign keys on
+    that drop would cascade into its children (an issue's changelog rows). The references are
+    checked before the transaction commits.
+    """
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), revision)
+        with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:  # only outside a transaction does the pragma take effect
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            with connection.begin():
+                command.upgrade(alembic_config(connection), revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise StorageError(f"migration left broken references: {broken[:5]}")
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
     finally:
         engine.dispose()
 

@@ -5,14 +5,17 @@ PagerDuty), normalized ownership events, verdicts (findings, risk reviews,
 scorecards, decisions), delivery (alert outbox, digests) and sync bookkeeping.
 
 Every timestamp is a :class:`~storage.types.UTCDateTime` (aware UTC in Python on
-both dialects). Value sets that the code branches on are guarded by CHECK
+both dialects) and none has a default: the time a row is written at comes from the
+clock of whoever writes it (the sync's, the evaluation's, the dispatcher's), never from
+the wall clock behind its back, so a run on an injected clock stores what that clock says.
+Value sets that the code branches on are guarded by CHECK
 constraints; constraint names follow one naming convention so that Alembic
 migrations name them identically on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -56,10 +59,6 @@ EVENT_SOURCES = ("jira", "pagerduty")
 ACTOR_KINDS = ("user", "service", "escalation_policy", "integration", "automation", "unknown")
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     listed = ", ".join(f"'{value}'" for value in values)
     return f"{column} IN ({listed})"
@@ -81,7 +80,7 @@ class RegistrySnapshot(Base):
     content_hash: Mapped[str] = mapped_column(String, unique=True)
     organization: Mapped[str] = mapped_column(String)
     source: Mapped[str] = mapped_column(String)
-    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     content: Mapped[str] = mapped_column(Text)
 
 
@@ -112,10 +111,12 @@ class JiraIssue(Base):
     __table_args__ = (
         Index("ix_jira_issues_project_updated", "project", "updated"),
         Index("ix_jira_issues_synced_at", "synced_at"),
+        # Not unique: see migration 0006 (concurrent syncs of one new issue).
+        Index("ix_jira_issues_key", "key"),
     )
 
     id: Mapped[str] = mapped_column(String, primary_key=True)  # Jira's numeric id, as a string
-    key: Mapped[str] = mapped_column(String, unique=True)
+    key: Mapped[str] = mapped_column(String)
     project: Mapped[str] = mapped_column(String)
     summary: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str | None] = mapped_column(String)
@@ -123,7 +124,7 @@ class JiraIssue(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     updated: Mapped[datetime] = mapped_column(UTCDateTime)
     raw: Mapped[dict[str, Any]] = mapped_column(json_type())
-    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class JiraChangelogItem(Base):
@@ -151,7 +152,7 @@ class JiraChangelogItem(Base):
     raw: Mapped[dict[str, Any]] = mapped_column(json_type())
     # Set on insert, never by the sync's upsert (its rows do not carry it): an incremental
     # evaluation tells new changes from old by it. NULL (none after migration 0005) is new.
-    first_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    first_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class JiraIssueWorkflow(Base):
@@ -168,7 +169,7 @@ class JiraIssueWorkflow(Base):
         String, ForeignKey("jira_issues.id", ondelete="CASCADE"), primary_key=True
     )
     workflow: Mapped[str] = mapped_column(String, primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 # --- PagerDuty ------------------------------------------------------------------------------
 
@@ -191,7 +192,7 @@ class PdIncident(Base):
     html_url: Mapped[str | None] = mapped_column(String)
     assignees: Mapped[list[str]] = mapped_column(json_type(), default=list)
     raw: Mapped[dict[str, Any]] = mapped_column(json_type())
-    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class PdLogEntry(Base):
@@ -212,7 +213,7 @@ class PdLogEntry(Base):
     channel_type: Mapped[str | None] = mapped_column(String)
     assignees: Mapped[list[str]] = mapped_column(json_type(), default=list)
     raw: Mapped[dict[str, Any]] = mapped_column(json_type())
-    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # --- normalized events and verdicts -----------------------------------------------------------
@@ -268,8 +269,8 @@ class Finding(Base):
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String, default="open")
     details: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)
-    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Ratification(Base):
@@ -282,7 +283,7 @@ class Ratification(Base):
     )
     by: Mapped[str] = mapped_column(String)
     note: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RiskReview(Base):
@@ -298,7 +299,7 @@ class RiskReview(Base):
     week: Mapped[str] = mapped_column(String)
     owner: Mapped[str] = mapped_column(String)
     status: Mapped[str] = mapped_column(String, default="open")
-    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due: Mapped[date] = mapped_column(Date)
     breaches: Mapped[list[str]] = mapped_column(json_type(), default=list)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -329,7 +330,7 @@ class Scorecard(Base):
     breaches: Mapped[list[str]] = mapped_column(json_type(), default=list)
     recommendation: Mapped[str] = mapped_column(String)
     recommendation_rule: Mapped[str | None] = mapped_column(Text)
-    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Decision(Base):
@@ -347,7 +348,7 @@ class Decision(Base):
     decision: Mapped[str] = mapped_column(String)
     by: Mapped[str] = mapped_column(String)
     note: Mapped[str | None] = mapped_column(Text)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # --- delivery -------------------------------------------------------------------------------
@@ -381,11 +382,11 @@ class AlertOutbox(Base):
     status: Mapped[str] = mapped_column(String, default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_id: Mapped[str | None] = mapped_column(String)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -395,7 +396,7 @@ class DigestSend(Base):
     __tablename__ = "digest_sends"
 
     week: Mapped[str] = mapped_column(String, primary_key=True)
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recipients: Mapped[list[str]] = mapped_column(json_type(), default=list)
     message_id: Mapped[str | None] = mapped_column(String)
 
@@ -411,7 +412,7 @@ class SyncCursor(Base):
     source: Mapped[str] = mapped_column(String, primary_key=True)
     partition: Mapped[str] = mapped_column(String, primary_key=True)
     cursor: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     details: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)
 
 
@@ -427,4 +428,4 @@ class Quarantine(Base):
     reason: Mapped[str] = mapped_column(String)
     # The JSON document, or a string when it did not parse.
     raw: Mapped[Any] = mapped_column(json_type(), nullable=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -25,7 +25,6 @@ from storage.models import (
     RiskReview,
     Scorecard,
     SyncCursor,
-    utcnow,
 )
 from storage.upsert import insert_ignore, upsert
 
@@ -44,7 +43,7 @@ def save_registry_snapshot(
     source: str,
     content: str,
     people: Sequence[Mapping[str, Any]],
-    loaded_at: datetime | None = None,
+    loaded_at: datetime,
 ) -> int:
     """Store a loaded registry and make ``people`` match it; return the snapshot id.
 
@@ -61,7 +60,7 @@ def save_registry_snapshot(
                 "organization": organization,
                 "source": source,
                 "content": content,
-                "loaded_at": loaded_at or utcnow(),
+                "loaded_at": loaded_at,
             }
         ],
         conflict=["content_hash"],
@@ -111,9 +110,10 @@ def set_cursor(
     cursor: datetime,
     *,
     details: Mapping[str, Any] | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> None:
-    """Move the cursor. Call it in the transaction that stored the data it covers."""
+    """Move the cursor. Call it in the transaction that stored the data it covers; `now`
+    is the writer's clock, recorded as when it moved."""
     upsert(
         session,
         SyncCursor,
@@ -122,7 +122,7 @@ def set_cursor(
                 "source": source,
                 "partition": partition,
                 "cursor": cursor,
-                "updated_at": now or utcnow(),
+                "updated_at": now,
                 "details": dict(details or {}),
             }
         ],

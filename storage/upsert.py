@@ -63,7 +63,7 @@ def upsert(
         )
         stmt = dialect_insert(session, table)
         if not targets:
-            stmt = stmt.on_conflict_do_nothing(index_elements=conflict)
+            stmt = stmt.on_conflict_do_nothing()  # every unique index an arbiter: see below
         else:
             excluded = stmt.excluded
             where: ColumnElement[bool] | None = None
@@ -86,12 +86,18 @@ def insert_ignore(
     For append-only rows whose first version wins: outbox entries (at most one per
     dedup key, whatever the dispatcher did to it since), ownership events. Executed like
     `upsert`: one compiled statement per key set, rows as batch parameters.
+
+    `conflict` only dedupes the batch: the statement is `ON CONFLICT DO NOTHING` without a
+    target, so every unique index is an arbiter. With a target, PostgreSQL checks the other
+    unique indexes (a risk review's primary key beside its workflow and week) the ordinary
+    way, and a concurrent process inserting the same row between the check and the insert
+    makes it fail with a unique violation instead of skipping the row.
     """
     table = _table(model)
     conflict = _conflict_columns(table, conflict)
     inserted = 0
     for _, group in _groups(table, _dedupe(rows, conflict, keep="first")):
-        stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=conflict)
+        stmt = dialect_insert(session, table).on_conflict_do_nothing()
         inserted += execute_rows(session, table, stmt, group, count=True)
     return inserted
 
@@ -138,7 +144,7 @@ def _sqlite_rows(session: Session, table: Table, stmt: Any, rows: list[Row]) -> 
     connection = session.connection()
     total = 0
     for batch in _batches(rows):
-        # Per batch: a default such as `utcnow` is evaluated once for the batch's rows.
+        # Per batch: a callable default is evaluated once for the batch's rows.
         values = [_column_value(table, name, name in rows[0], dialect) for name in names]
         params = [tuple([value(row) for value in values]) for row in batch]
         total += connection.exec_driver_sql(sql, params).rowcount

@@ -129,3 +129,18 @@ def engine(
         yield engine
     finally:
         engine.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under `python -m tests.clock` the clock must really be a year ahead: a guard that
+    silently ran on today's date would prove nothing."""
+    from tests.clock import AHEAD, REAL_TIME_VARIABLE
+
+    real = os.environ.get(REAL_TIME_VARIABLE)
+    if real is not None:
+        import time
+
+        if time.time() < int(real) + AHEAD.total_seconds() - 3600:
+            raise pytest.UsageError(
+                f"{REAL_TIME_VARIABLE} is set but the clock is not {AHEAD.days} days ahead: "
+                "libfaketime did not load (see tests/clock.py)")

@@ -12,6 +12,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from accountability.clock import Clock, system_clock
 from accountability.digest import mail
 from accountability.digest.gather import gather
 from accountability.digest.render import RenderedDigest, render, render_markdown, render_text
@@ -82,7 +83,7 @@ def produce(
     out: Path | None = None,
     send: bool = False,
     force: bool = False,
-    now: datetime | None = None,
+    clock: Clock = system_clock,
     when_sent: Literal["refuse", "skip"] = "refuse",
 ) -> DigestReport:
     """The digest of `week` (default: the week just ended), written and/or sent.
@@ -92,7 +93,7 @@ def produce(
     Raises `connectors.channel_errors.ChannelError` when the SMTP server does not take it.
     """
     registry = loaded.registry
-    now = now or datetime.now(UTC)
+    now = clock()
     week = checked_week(week) if week is not None else default_week(registry, now)
     recipients = mail.leadership(registry) if send else None
     skipped: str | None = None
@@ -121,7 +122,7 @@ def produce(
         report.notes += [f"{address} was refused by the SMTP server: {code} {reply}"
                          for address, (code, reply) in result.refused.items()]
         with session_scope(factory) as session:
-            store.record_send(session, week, report.sent_to, result.message_id)
+            store.record_send(session, week, report.sent_to, result.message_id, sent_at=now)
     return report
 
 

@@ -240,9 +240,10 @@ def review(workflow: str = "support", week: str = "2026-W46", owner: str = "lee"
                        breaches=("throughput", "exception_rate"))
 
 
-def enqueue(factory: sessionmaker[DbSession], alerts: list[Alert]) -> int:
+def enqueue(factory: sessionmaker[DbSession], alerts: list[Alert], *, due: datetime = NOW) -> int:
+    """Queue `alerts` as the evaluation would at the test's clock (`NOW`)."""
     with session_scope(factory) as session:
-        return store.enqueue(session, [a.row() for a in alerts])
+        return store.enqueue(session, [a.row() for a in alerts], due=due)
 
 
 def store_review(factory: sessionmaker[DbSession], state: ReviewState) -> None:

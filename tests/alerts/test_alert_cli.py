@@ -24,6 +24,7 @@ from storage.engine import make_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import AlertOutbox
 from tests.alerts.conftest import EXAMPLE, SmtpServer
+from tests.clock import pinned_env
 from tests.sync.conftest import clients
 
 SCRIPT = str(Path(sys.executable).with_name("accountability"))
@@ -63,8 +64,9 @@ def demo(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[tuple[Sandbox, dic
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """The installed console script, as a user runs it."""
-    clean = {k: v for k, v in env.items() if k != "_CWD"}
+    """The installed console script, as a user runs it, with its clock at the evaluation's
+    `NOW` (a dispatch a few days later would rightly send reminders too)."""
+    clean = {k: v for k, v in env.items() if k != "_CWD"} | pinned_env(NOW)
     return subprocess.run([SCRIPT, *args], env=clean, cwd=env["_CWD"], capture_output=True,
                           text=True, timeout=120)
 

@@ -147,7 +147,7 @@ def test_reminders_every_remind_every_hours_until_acknowledged(
     assert dispatch(factory, email_only, channels_for(smtp_server), clock=clock).reminders == 2
     assert "#2" in smtp_server.mailroom.received[-1].text
     with session_scope(factory) as session:
-        governance.acknowledge(session, email_only, "support-2026-W46", "lee")
+        governance.acknowledge(session, email_only, "support-2026-W46", "lee", clock=clock)
     clock.now = NOW + timedelta(hours=100)
     assert dispatch(factory, email_only, channels_for(smtp_server), clock=clock).reminders == 0
     assert len(smtp_server.mailroom.received) == 2
@@ -159,7 +159,7 @@ def test_closing_a_review_sends_the_resolved_message(
     store_review(factory, review())
     with session_scope(factory) as session:
         governance.close(session, email_only, "support-2026-W46", "lee",
-                         "Staffing fixed; thresholds back to normal")
+                         "Staffing fixed; thresholds back to normal", clock=Clock())
     dispatch(factory, email_only, channels_for(smtp_server), clock=Clock())
     (mail,) = smtp_server.mailroom.received
     assert mail.message["Subject"].strip().endswith("risk review 2026-W46 closed")

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from accountability import evaluate
+from accountability.clock import system_clock
 from accountability.registry_file import load_registry_file
 from rules.weeks import monday, shift_week, week_of, weeks_between
 from storage.engine import make_engine, session_factory, session_scope
@@ -211,8 +212,9 @@ def _reopen(url: str, bench: ModuleType, key: str, at: datetime) -> None:
             history = {"id": "990000001", "author": {"accountId": "5b10a2844c20165700edeff1"},
                        "created": bench.iso(at),
                        "items": [bench._status_item("Done", "In Progress")]}
+            # stamped by the clock the evaluation's cursor comes from (the default, the system's)
             save_jira_batch(session, [(jira_issue_row({**raw, "fields": fields}), [history])],
-                            "support")
+                            "support", system_clock())
     finally:
         engine.dispose()
 

@@ -149,3 +149,37 @@ def test_head_is_the_newest_revision_file() -> None:
         p.name.split("_")[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py")
     )
     assert head_revision() == versions[-1]
+
+
+def test_upgrading_past_0006_keeps_every_issue_and_its_changelog(blank_url: str) -> None:
+    """0006 rebuilds `jira_issues` on SQLite: the parent of changelog rows whose foreign key
+    cascades on delete. Nothing synced may be lost, and two issues may then share a key."""
+    upgrade(blank_url, revision="0005")
+    engine = make_engine(blank_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO jira_issues (id, key, project, created, updated, raw, synced_at) "
+                "VALUES ('1', 'SUP-1', 'SUP', '2026-11-02 09:00:00', '2026-11-02 09:00:00', "
+                "'{}', '2026-11-02 09:00:00')"))
+            connection.execute(text(
+                "INSERT INTO jira_changelog_items (history_id, item_index, issue_id, issue_key, "
+                "created, field, raw) VALUES ('h1', 0, '1', 'SUP-1', '2026-11-02 10:00:00', "
+                "'assignee', '{}')"))
+    finally:
+        engine.dispose()
+    upgrade(blank_url)
+    engine = make_engine(blank_url)
+    try:
+        assert _diff(engine) == []
+        with engine.begin() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM jira_changelog_items")) == 1
+            connection.execute(text(
+                "INSERT INTO jira_issues (id, key, project, created, updated, raw, synced_at) "
+                "VALUES ('2', 'SUP-1', 'SUP', '2026-11-02 09:00:00', '2026-11-02 09:00:00', "
+                "'{}', '2026-11-02 09:00:00')"))
+            assert connection.scalar(text("SELECT count(*) FROM jira_issues")) == 2
+            if engine.dialect.name == "sqlite":
+                assert connection.scalar(text("PRAGMA foreign_keys")) == 1
+    finally:
+        engine.dispose()

@@ -14,6 +14,9 @@ from storage.ingest import jira_issue_row, pd_log_entry_row, save_jira_batch, sa
 from storage.models import JiraChangelogItem, JiraIssue, JiraIssueWorkflow, PdLogEntry
 
 LONG_AGO = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+FIRST_SYNC = datetime(2026, 1, 6, 11, 0, tzinfo=UTC)
+SINCE = FIRST_SYNC + timedelta(minutes=1)  # an evaluation between the two syncs
+SECOND_SYNC = datetime(2026, 2, 3, 9, 0, tzinfo=UTC)
 
 
 def _issue(updated: str) -> dict[str, Any]:
@@ -45,18 +48,20 @@ def _age(session: Session) -> None:
 
 def test_a_changelog_item_synced_again_keeps_its_first_write(session: Session) -> None:
     old = _history("1", "2026-01-06T10:00:00.000+0000", "status", "Open", "Done")
-    save_jira_batch(session, [(_issue("2026-01-06T10:00:00.000+0000"), [old])], "support")
-    save_pd_log_entries(session, [_entry("L1", "2026-01-06T10:00:00Z")])
+    save_jira_batch(session, [(_issue("2026-01-06T10:00:00.000+0000"), [old])], "support",
+                    FIRST_SYNC)
+    save_pd_log_entries(session, [_entry("L1", "2026-01-06T10:00:00Z")], FIRST_SYNC)
     _age(session)
-    since = datetime.now(UTC) - timedelta(minutes=1)
+    since = SINCE
 
     new = _history("2", "2026-02-02T08:00:00.000+0000", "assignee", "a1", "a2")
-    save_jira_batch(session, [(_issue("2026-02-02T08:00:00.000+0000"), [old, new])], "support")
-    save_pd_log_entries(session, [_entry("L2", "2026-02-03T08:00:00Z")])
+    save_jira_batch(session, [(_issue("2026-02-02T08:00:00.000+0000"), [old, new])], "support",
+                    SECOND_SYNC)
+    save_pd_log_entries(session, [_entry("L2", "2026-02-03T08:00:00Z")], SECOND_SYNC)
 
     stamps = dict(session.execute(select(JiraChangelogItem.history_id,
                                          JiraChangelogItem.first_synced_at)).tuples().all())
-    assert stamps["1"] == LONG_AGO and stamps["2"] is not None and stamps["2"] > since
+    assert stamps == {"1": LONG_AGO, "2": SECOND_SYNC}
     found = new_records(session, since)
     assert found.jira_changes == {"SUP-1": frozenset({"jira:2:0"})}
     assert found.jira_earliest == {"SUP-1": datetime(2026, 2, 2, 8, 0, tzinfo=UTC)}
@@ -68,10 +73,12 @@ def test_a_changelog_item_synced_again_keeps_its_first_write(session: Session) -
 
 def test_an_issue_new_to_a_workflow_is_told(session: Session) -> None:
     old = _history("1", "2026-01-06T10:00:00.000+0000", "status", "Open", "Done")
-    save_jira_batch(session, [(_issue("2026-01-06T10:00:00.000+0000"), [old])], "support")
+    save_jira_batch(session, [(_issue("2026-01-06T10:00:00.000+0000"), [old])], "support",
+                    FIRST_SYNC)
     _age(session)
-    since = datetime.now(UTC) - timedelta(minutes=1)
-    save_jira_batch(session, [(_issue("2026-01-06T10:00:00.000+0000"), [old])], "renewals")
+    since = SINCE
+    save_jira_batch(session, [(_issue("2026-01-06T10:00:00.000+0000"), [old])], "renewals",
+                    SECOND_SYNC)
     found = new_records(session, since)
     assert found.jira_joined == frozenset({"SUP-1"})
     assert found.jira_changes == {}  # nothing new in its changelog: the conservative rule
