@@ -144,3 +144,20 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(
                 f"{REAL_TIME_VARIABLE} is set but the clock is not {AHEAD.days} days ahead: "
                 "libfaketime did not load (see tests/clock.py)")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-stress", action="store_true",
+                     help="run the `stress` tests: races repeated many times (make test-stress)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`stress` tests repeat a race until a one-in-ten failure would show: minutes, so they
+    run in CI (`make test-stress`) and on request, not in every `make test`."""
+    if config.getoption("--run-stress"):
+        return
+    skip = pytest.mark.skip(reason="a stress test: run with --run-stress (make test-stress; CI "
+                                   "runs it)")
+    for item in items:
+        if "stress" in item.keywords:
+            item.add_marker(skip)

@@ -176,8 +176,8 @@ def test_written_values_and_defaults_read_back_as_given(session: Session) -> Non
     berlin = T0.astimezone(ZoneInfo("Europe/Berlin"))
     rows = [{"dedup_key": f"d{n}", "kind": "unauthorized_change", "workflow": None,
              "channel": "email", "recipient": "maria", "subject_ref": f"s{n}",
-             "payload": {"n": n, "to": ["dev"], "none": None}} for n in range(3)]
-    before = datetime.now(UTC)
+             "payload": {"n": n, "to": ["dev"], "none": None}, "created_at": berlin,
+             "next_attempt_at": T0 + timedelta(minutes=n)} for n in range(3)]
     assert insert_ignore(session, AlertOutbox, rows, conflict=["dedup_key"]) == 3
     assert insert_ignore(session, AlertOutbox, rows[:2], conflict=["dedup_key"]) == 0
     upsert(session, JiraIssue, [_issue(1) | {"created": berlin, "summary": None}])
@@ -185,7 +185,8 @@ def test_written_values_and_defaults_read_back_as_given(session: Session) -> Non
     stored = session.scalars(select(AlertOutbox).order_by(AlertOutbox.dedup_key)).all()
     assert [(a.payload, a.workflow, a.status, a.attempts) for a in stored] == [
         ({"n": n, "to": ["dev"], "none": None}, None, "pending", 0) for n in range(3)]
-    assert all(a.created_at >= before.replace(microsecond=0) - timedelta(seconds=1)
-               and a.created_at.tzinfo is not None for a in stored)
+    assert [(a.created_at, a.next_attempt_at) for a in stored] == [
+        (T0, T0 + timedelta(minutes=n)) for n in range(3)]
+    assert all(a.created_at.tzinfo == UTC for a in stored)
     issue = session.get(JiraIssue, "10001")
     assert issue is not None and issue.created == T0 and issue.summary is None
