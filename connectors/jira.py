@@ -492,20 +492,6 @@ def build_jql(
     return " AND ".join(clauses) + " ORDER BY updated ASC"
 
 
-def format_jql_date(dt: datetime, account_tz: ZoneInfo, *, round_up: bool = False) -> str:
-    """`dt` as a JQL date, `"yyyy-MM-dd HH:mm"` in the account's zone (Jira reads it there).
-
-    JQL dates have minute precision: a lower bound is floored to the minute; pass
-    `round_up=True` for an upper bound so the last partial minute is not lost.
-    """
-    _require_aware(dt)
-    local = dt.astimezone(account_tz)
-    floored = local.replace(second=0, microsecond=0)
-    if round_up and floored != local:
-        floored += timedelta(minutes=1)
-    return floored.strftime("%Y-%m-%d %H:%M")
-
-
 def _epoch_millis(dt: datetime, *, round_up: bool) -> int:
     _require_aware(dt)
     micros = (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)

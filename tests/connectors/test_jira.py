@@ -24,7 +24,7 @@ from connectors.errors import (
     PaginationLoopError,
     RetriableAPIError,
 )
-from connectors.jira import JiraClient, build_jql, format_jql_date
+from connectors.jira import JiraClient, build_jql
 from tests.connectors.fakes import (
     JIRA_EMAIL,
     JIRA_PAT,
@@ -434,21 +434,6 @@ def test_build_jql_refuses_naive_datetimes_and_order_by() -> None:
         build_jql(["SUP"], None, datetime(2026, 1, 1), None)
     with pytest.raises(ValueError, match="ORDER BY"):
         build_jql(["SUP"], "labels = x order  by key", datetime(2026, 1, 1, tzinfo=UTC), None)
-
-
-def test_format_jql_date_converts_to_the_account_zone() -> None:
-    new_york = ZoneInfo("America/New_York")
-    # 14:37:45 UTC on 2 Nov 2026 is 09:37:45 EST (UTC-5, daylight saving ended on 1 Nov).
-    assert format_jql_date(datetime(2026, 11, 2, 14, 37, 45, tzinfo=UTC), new_york) == (
-        "2026-11-02 09:37"
-    )
-    # 12:00:30 UTC on 1 Jul 2026 is 08:00:30 EDT (UTC-4): floored, or rounded up for an upper
-    # bound.
-    july = datetime(2026, 7, 1, 12, 0, 30, tzinfo=UTC)
-    assert format_jql_date(july, new_york) == "2026-07-01 08:00"
-    assert format_jql_date(july, new_york, round_up=True) == "2026-07-01 08:01"
-    with pytest.raises(ValueError, match="naive"):
-        format_jql_date(datetime(2026, 7, 1), new_york)
 
 
 def test_search_never_calls_the_removed_search_endpoint(
