@@ -17,7 +17,6 @@ Two Jira facts shape this module:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -78,6 +77,25 @@ BULK_CHANGELOG = _Endpoint("POST", "/rest/api/3/changelog/bulkfetch")
 ISSUE_CHANGELOG = _Endpoint("GET", "/rest/api/3/issue/{id}/changelog")
 
 
+@dataclass(frozen=True)
+class Changelogs:
+    """What `JiraClient.changelogs` read: the histories, and the issues that were gone.
+
+    Returned rather than recorded on the client, which threads share: each caller learns
+    exactly which of *its* issues were deleted mid-sync.
+
+    Attributes:
+        histories: issue id → its histories, oldest first, with only the asked fields'
+            items; ids in the order they were asked. Issues that were gone are not in it.
+        missing: ids whose changelog answered 404 (deleted since the search), in the order
+            asked. Only the per-issue path sees a 404 per issue; on the bulk path an issue the
+            endpoint sent nothing for is in `histories` with an empty list, as before.
+    """
+
+    histories: dict[str, list[dict[str, Any]]]
+    missing: tuple[str, ...] = ()
+
+
 def _jira_error_text(body: Any) -> str | None:
     """Jira's `{"errorMessages": [...], "errors": {field: message}}` as one line."""
     if not isinstance(body, dict):
@@ -108,8 +126,8 @@ class JiraClient:
         ...                 api_token=SecretStr("...")) as jira:   # doctest: +SKIP
         ...     jql = build_jql(["SUP"], None, since, until)
         ...     for page in jira.search(jql, fields=["assignee", "status", "updated"]):
-        ...         ids = [issue["id"] for issue in page]
-        ...         for issue_id, histories in jira.changelogs(ids):
+        ...         fetched = jira.changelogs([issue["id"] for issue in page])
+        ...         for issue_id, histories in fetched.histories.items():
         ...             ...
 
     Args:
@@ -129,8 +147,6 @@ class JiraClient:
 
     Attributes:
         stats: requests and retries per endpoint.
-        missing_changelogs: ids whose changelog answered 404 (deleted mid-sync) over the
-            client's lifetime; they are skipped, not fatal.
     """
 
     def __init__(
@@ -158,11 +174,9 @@ class JiraClient:
         )
         self._policy = RetryPolicy(max_attempts=max_attempts, sleep=sleep)
         self._max_concurrency = max_concurrency
-        self._lock = threading.Lock()
         self._timezone: ZoneInfo | None = None
         self._bulk_supported: bool | None = None
         self.stats = RequestStats()
-        self.missing_changelogs: list[str] = []
 
     def __enter__(self) -> Self:
         return self
@@ -220,35 +234,32 @@ class JiraClient:
 
     def changelogs(
         self, issue_ids: Sequence[str], field_ids: Sequence[str] = ("assignee", "status")
-    ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-        """`(issue id, histories)` for every issue, histories complete and oldest first.
+    ) -> Changelogs:
+        """The complete histories of `issue_ids`, oldest first, and the ids that were gone.
 
         Each history keeps only its items for `field_ids` (histories left empty are dropped),
         whichever endpoint served it. Ids are issue ids (digits), not keys: the bulk endpoint
-        answers by id. An issue whose changelog answers 404 is left out and recorded in
-        `missing_changelogs`.
+        answers by id. An issue whose changelog answers 404 was deleted since the search: it
+        is skipped, not fatal, and named in `Changelogs.missing`.
         """
         ids = _unique_issue_ids(issue_ids)
         fields = tuple(field_ids)
         if not 1 <= len(fields) <= BULK_MAX_FIELDS:
             raise ValueError(f"field_ids must name 1 to {BULK_MAX_FIELDS} fields")
         if not ids:
-            return
+            return Changelogs({})
         batches = [ids[i : i + BULK_MAX_ISSUES] for i in range(0, len(ids), BULK_MAX_ISSUES)]
+        histories: dict[str, list[dict[str, Any]]] = {}
         if self._bulk_supported is None:
             first = self._probe_bulk(batches[0], fields)
             if first is not None:
-                yield from first.items()
+                histories.update(first)
                 batches = batches[1:]
         if self._bulk_supported:
             for merged in self._in_parallel(lambda b: self._bulk_batch(b, fields), batches):
-                yield from merged.items()
-            return
-        for issue_id, histories in self._in_parallel(
-            lambda i: (i, self._issue_changelog(i, fields)), ids
-        ):
-            if histories is not None:
-                yield issue_id, histories
+                histories.update(merged)
+            return Changelogs(histories)
+        return self._per_issue(ids, fields)
 
     def _probe_bulk(
         self, batch: list[str], fields: tuple[str, ...]
@@ -297,6 +308,19 @@ class JiraClient:
             paginator.advance(page, len(logs))
         return merged
 
+    def _per_issue(self, ids: list[str], fields: tuple[str, ...]) -> Changelogs:
+        """Every issue's own paged changelog, `max_concurrency` issues at a time."""
+        histories: dict[str, list[dict[str, Any]]] = {}
+        missing: list[str] = []
+        for issue_id, found in self._in_parallel(
+            lambda i: (i, self._issue_changelog(i, fields)), ids
+        ):
+            if found is None:
+                missing.append(issue_id)
+            else:
+                histories[issue_id] = found
+        return Changelogs(histories, tuple(missing))
+
     def _issue_changelog(
         self, issue_id: str, fields: tuple[str, ...]
     ) -> list[dict[str, Any]] | None:
@@ -312,8 +336,6 @@ class JiraClient:
                 if exc.status != 404:
                     raise
                 log.warning("Jira issue %s has no changelog (HTTP 404): skipped", issue_id)
-                with self._lock:
-                    self.missing_changelogs.append(issue_id)
                 return None
             values = require_key(page, "values", list, url=self._url(path), api="Jira")
             for history in values:
