@@ -171,9 +171,8 @@ def _flush_jira(
             rows.append(ingest.jira_issue_row(issue))
         except MalformedRecordError as exc:
             bad.append((str(issue.get("key") or issue.get("id") or "?"), str(exc), issue))
-    missing_before = len(client.missing_changelogs)
-    histories = dict(client.changelogs([row["id"] for row in rows]))
-    deleted = set(client.missing_changelogs[missing_before:])
+    fetched = client.changelogs([row["id"] for row in rows])
+    histories, deleted = fetched.histories, set(fetched.missing)
     ready: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     for row in rows:
         if row["id"] in deleted:

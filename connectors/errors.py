@@ -70,4 +70,13 @@ class MalformedResponseError(ConnectorError):
 
 
 class PaginationLoopError(ConnectorError):
-    """The API handed back a page token it had already given: following it would never end."""
+    """The API led back to a page already read (a repeated `nextPageToken`, say): following
+    it would never end."""
+
+
+class PageLimitError(ConnectorError):
+    """The API will not page this far (PagerDuty: `offset + limit` past 10,000).
+
+    Asking again gives the same answer; the caller narrows the query instead (PagerDuty's
+    time windows are bisected until each fits).
+    """

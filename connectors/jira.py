@@ -12,17 +12,20 @@ Two Jira facts shape this module:
 * The changelog embedded in an issue is truncated, so histories always come from
   `POST /rest/api/3/changelog/bulkfetch` (≤ 1000 issues per call), or, where that endpoint is
   missing (404/405), from the paged per-issue `GET /rest/api/3/issue/{id}/changelog`.
+
+The three paged endpoints are declared below as data and walked by the one loop in
+`connectors.pagination`.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -43,7 +46,7 @@ from connectors.http import (
     throttle_hook,
     transport_error,
 )
-from connectors.pagination import StartAtPaginator, TokenPaginator
+from connectors.pagination import Caller, Endpoint, StartAtPaginator, TokenPaginator, paginate
 from connectors.retry import RetryPolicy, call_with_retry
 from connectors.stats import RequestStats
 
@@ -62,20 +65,40 @@ CHANGELOG_PAGE_SIZE = 100
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
+MYSELF = "/rest/api/3/myself"
+SEARCH = Endpoint("POST", "/rest/api/3/search/jql", "issues", TokenPaginator)
+BULK_CHANGELOG = Endpoint(
+    "POST",
+    "/rest/api/3/changelog/bulkfetch",
+    "issueChangeLogs",
+    TokenPaginator,
+    params={"maxResults": BULK_PAGE_SIZE},
+)
+ISSUE_CHANGELOG = Endpoint(
+    "GET",
+    "/rest/api/3/issue/{id}/changelog",
+    "values",
+    partial(StartAtPaginator, page_size=CHANGELOG_PAGE_SIZE),
+)
+
+
 @dataclass(frozen=True)
-class _Endpoint:
-    method: str
-    path: str
+class Changelogs:
+    """What `JiraClient.changelogs` read: the histories, and the issues that were gone.
 
-    @property
-    def label(self) -> str:
-        return f"{self.method} {self.path}"
+    Returned rather than recorded on the client, which threads share: each caller learns
+    exactly which of *its* issues were deleted mid-sync.
 
+    Attributes:
+        histories: issue id → its histories, oldest first, with only the asked fields'
+            items; ids in the order they were asked. Issues that were gone are not in it.
+        missing: ids whose changelog answered 404 (deleted since the search), in the order
+            asked. Only the per-issue path sees a 404 per issue; on the bulk path an issue the
+            endpoint sent nothing for is in `histories` with an empty list, as before.
+    """
 
-MYSELF = _Endpoint("GET", "/rest/api/3/myself")
-SEARCH = _Endpoint("POST", "/rest/api/3/search/jql")
-BULK_CHANGELOG = _Endpoint("POST", "/rest/api/3/changelog/bulkfetch")
-ISSUE_CHANGELOG = _Endpoint("GET", "/rest/api/3/issue/{id}/changelog")
+    histories: dict[str, list[dict[str, Any]]]
+    missing: tuple[str, ...] = ()
 
 
 def _jira_error_text(body: Any) -> str | None:
@@ -108,8 +131,8 @@ class JiraClient:
         ...                 api_token=SecretStr("...")) as jira:   # doctest: +SKIP
         ...     jql = build_jql(["SUP"], None, since, until)
         ...     for page in jira.search(jql, fields=["assignee", "status", "updated"]):
-        ...         ids = [issue["id"] for issue in page]
-        ...         for issue_id, histories in jira.changelogs(ids):
+        ...         fetched = jira.changelogs([issue["id"] for issue in page])
+        ...         for issue_id, histories in fetched.histories.items():
         ...             ...
 
     Args:
@@ -129,8 +152,6 @@ class JiraClient:
 
     Attributes:
         stats: requests and retries per endpoint.
-        missing_changelogs: ids whose changelog answered 404 (deleted mid-sync) over the
-            client's lifetime; they are skipped, not fatal.
     """
 
     def __init__(
@@ -158,11 +179,10 @@ class JiraClient:
         )
         self._policy = RetryPolicy(max_attempts=max_attempts, sleep=sleep)
         self._max_concurrency = max_concurrency
-        self._lock = threading.Lock()
         self._timezone: ZoneInfo | None = None
         self._bulk_supported: bool | None = None
+        self._caller = Caller("Jira", self._send, self._url)
         self.stats = RequestStats()
-        self.missing_changelogs: list[str] = []
 
     def __enter__(self) -> Self:
         return self
@@ -181,14 +201,14 @@ class JiraClient:
     def account_timezone(self) -> ZoneInfo:
         """The searching account's time zone: JQL dates without a zone are read in it."""
         if self._timezone is None:
-            body = self._call(MYSELF)
-            name = require_key(body, "timeZone", str, url=self._url(MYSELF.path), api="Jira")
+            body = self._call("GET", MYSELF, label=f"GET {MYSELF}")
+            name = require_key(body, "timeZone", str, url=self._url(MYSELF), api="Jira")
             try:
                 self._timezone = ZoneInfo(name)
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise MalformedResponseError(
                     f"Jira reported the account time zone {name!r}, which is not an IANA zone",
-                    url=self._url(MYSELF.path),
+                    url=self._url(MYSELF),
                 ) from exc
         return self._timezone
 
@@ -207,48 +227,37 @@ class JiraClient:
             raise ValueError("fields is empty: /search/jql would return issue ids only")
         if not 1 <= page_size <= 5000:
             raise ValueError("page_size must be between 1 and 5000")
-        paginator = TokenPaginator(self._url(SEARCH.path))
-        while not paginator.done:
-            body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": page_size}
-            if paginator.token:
-                body["nextPageToken"] = paginator.token
-            page = self._call(SEARCH, body=body)
-            issues = require_key(page, "issues", list, url=self._url(SEARCH.path), api="Jira")
-            if issues:
-                yield issues
-            paginator.advance(page, len(issues))
+        query = {"jql": jql, "fields": list(fields), "maxResults": page_size}
+        yield from paginate(self._caller, SEARCH, query)
 
     def changelogs(
         self, issue_ids: Sequence[str], field_ids: Sequence[str] = ("assignee", "status")
-    ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-        """`(issue id, histories)` for every issue, histories complete and oldest first.
+    ) -> Changelogs:
+        """The complete histories of `issue_ids`, oldest first, and the ids that were gone.
 
         Each history keeps only its items for `field_ids` (histories left empty are dropped),
         whichever endpoint served it. Ids are issue ids (digits), not keys: the bulk endpoint
-        answers by id. An issue whose changelog answers 404 is left out and recorded in
-        `missing_changelogs`.
+        answers by id. An issue whose changelog answers 404 was deleted since the search: it
+        is skipped, not fatal, and named in `Changelogs.missing`.
         """
         ids = _unique_issue_ids(issue_ids)
         fields = tuple(field_ids)
         if not 1 <= len(fields) <= BULK_MAX_FIELDS:
             raise ValueError(f"field_ids must name 1 to {BULK_MAX_FIELDS} fields")
         if not ids:
-            return
+            return Changelogs({})
         batches = [ids[i : i + BULK_MAX_ISSUES] for i in range(0, len(ids), BULK_MAX_ISSUES)]
+        histories: dict[str, list[dict[str, Any]]] = {}
         if self._bulk_supported is None:
             first = self._probe_bulk(batches[0], fields)
             if first is not None:
-                yield from first.items()
+                histories.update(first)
                 batches = batches[1:]
         if self._bulk_supported:
             for merged in self._in_parallel(lambda b: self._bulk_batch(b, fields), batches):
-                yield from merged.items()
-            return
-        for issue_id, histories in self._in_parallel(
-            lambda i: (i, self._issue_changelog(i, fields)), ids
-        ):
-            if histories is not None:
-                yield issue_id, histories
+                histories.update(merged)
+            return Changelogs(histories)
+        return self._per_issue(ids, fields)
 
     def _probe_bulk(
         self, batch: list[str], fields: tuple[str, ...]
@@ -272,17 +281,8 @@ class JiraClient:
         url = self._url(BULK_CHANGELOG.path)
         merged: dict[str, list[dict[str, Any]]] = {issue_id: [] for issue_id in ids}
         seen: set[tuple[str, str]] = set()
-        paginator = TokenPaginator(url)
-        while not paginator.done:
-            body: dict[str, Any] = {
-                "issueIdsOrKeys": ids,
-                "fieldIds": list(fields),
-                "maxResults": BULK_PAGE_SIZE,
-            }
-            if paginator.token:
-                body["nextPageToken"] = paginator.token
-            page = self._call(BULK_CHANGELOG, body=body)
-            logs = require_key(page, "issueChangeLogs", list, url=url, api="Jira")
+        query = {"issueIdsOrKeys": ids, "fieldIds": list(fields)}
+        for logs in paginate(self._caller, BULK_CHANGELOG, query):
             for entry in logs:
                 issue_id = _issue_id_of(entry, url)
                 bucket = merged.setdefault(issue_id, [])
@@ -294,33 +294,37 @@ class JiraClient:
                     kept = _only_fields(history, fields)
                     if kept is not None:
                         bucket.append(kept)
-            paginator.advance(page, len(logs))
         return merged
+
+    def _per_issue(self, ids: list[str], fields: tuple[str, ...]) -> Changelogs:
+        """Every issue's own paged changelog, `max_concurrency` issues at a time."""
+        histories: dict[str, list[dict[str, Any]]] = {}
+        missing: list[str] = []
+        for issue_id, found in self._in_parallel(
+            lambda i: (i, self._issue_changelog(i, fields)), ids
+        ):
+            if found is None:
+                missing.append(issue_id)
+            else:
+                histories[issue_id] = found
+        return Changelogs(histories, tuple(missing))
 
     def _issue_changelog(
         self, issue_id: str, fields: tuple[str, ...]
     ) -> list[dict[str, Any]] | None:
         """One issue's histories via `startAt` paging, or None when the issue is gone (404)."""
-        path = ISSUE_CHANGELOG.path.format(id=issue_id)
         histories: list[dict[str, Any]] = []
-        paginator = StartAtPaginator()
-        while not paginator.done:
-            params = {"startAt": paginator.start_at, "maxResults": CHANGELOG_PAGE_SIZE}
-            try:
-                page = self._call(ISSUE_CHANGELOG, path=path, params=params)
-            except FatalAPIError as exc:
-                if exc.status != 404:
-                    raise
-                log.warning("Jira issue %s has no changelog (HTTP 404): skipped", issue_id)
-                with self._lock:
-                    self.missing_changelogs.append(issue_id)
-                return None
-            values = require_key(page, "values", list, url=self._url(path), api="Jira")
-            for history in values:
-                kept = _only_fields(history, fields) if isinstance(history, dict) else None
-                if kept is not None:
-                    histories.append(kept)
-            paginator.advance(page, len(values))
+        try:
+            for values in paginate(self._caller, ISSUE_CHANGELOG, path_params={"id": issue_id}):
+                for history in values:
+                    kept = _only_fields(history, fields) if isinstance(history, dict) else None
+                    if kept is not None:
+                        histories.append(kept)
+        except FatalAPIError as exc:
+            if exc.status != 404:
+                raise
+            log.warning("Jira issue %s has no changelog (HTTP 404): skipped", issue_id)
+            return None
         return histories
 
     def _in_parallel(self, work: Callable[[A], R], items: Sequence[A]) -> Iterator[R]:
@@ -335,28 +339,35 @@ class JiraClient:
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
 
+    def _send(self, endpoint: Endpoint, path: str, params: dict[str, Any]) -> Any:
+        """`paginate`'s way in: a GET sends `params` as its query, a POST as its JSON body."""
+        if endpoint.method == "GET":
+            return self._call("GET", path, label=endpoint.label, params=params)
+        return self._call(endpoint.method, path, label=endpoint.label, body=params)
+
     def _call(
         self,
-        endpoint: _Endpoint,
+        method: str,
+        path: str,
         *,
-        path: str | None = None,
+        label: str,
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
     ) -> Any:
-        """One API call with the retry policy; the decoded JSON body."""
-        target = path or endpoint.path
-        url = self._url(target)
+        """One API call with the retry policy; the decoded JSON body. `label` names the
+        endpoint in the request statistics (the path before its `{id}` was filled)."""
+        url = self._url(path)
 
         def attempt() -> Any:
-            self.stats.record_request(endpoint.label)
+            self.stats.record_request(label)
             try:
-                response = self._http.request(endpoint.method, target, params=params, json=body)
+                response = self._http.request(method, path, params=params, json=body)
             except httpx.TransportError as exc:
                 raise transport_error(exc, JIRA, url) from exc
             check_response(response, JIRA)
             return parse_json(response, JIRA)
 
-        return call_with_retry(attempt, self._policy, stats=self.stats, endpoint=endpoint.label)
+        return call_with_retry(attempt, self._policy, stats=self.stats, endpoint=label)
 
     def _url(self, path: str) -> str:
         return redact_url(self._http.base_url.join(path.lstrip("/")))
@@ -490,20 +501,6 @@ def build_jql(
             raise ValueError("updated_to must be after updated_from")
         clauses.append(f"updated < {_epoch_millis(updated_to, round_up=True)}")
     return " AND ".join(clauses) + " ORDER BY updated ASC"
-
-
-def format_jql_date(dt: datetime, account_tz: ZoneInfo, *, round_up: bool = False) -> str:
-    """`dt` as a JQL date, `"yyyy-MM-dd HH:mm"` in the account's zone (Jira reads it there).
-
-    JQL dates have minute precision: a lower bound is floored to the minute; pass
-    `round_up=True` for an upper bound so the last partial minute is not lost.
-    """
-    _require_aware(dt)
-    local = dt.astimezone(account_tz)
-    floored = local.replace(second=0, microsecond=0)
-    if round_up and floored != local:
-        floored += timedelta(minutes=1)
-    return floored.strftime("%Y-%m-%d %H:%M")
 
 
 def _epoch_millis(dt: datetime, *, round_up: bool) -> int:

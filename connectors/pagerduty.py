@@ -14,6 +14,9 @@ ours, for reasons the client's source makes plain:
   knows nothing of the 6-month cap on `/incidents`. `_windowed` asks for `total=true` on the
   first page instead, splits windows longer than 180 days, bisects any window holding more
   than 10,000 records and deduplicates by id, so split boundaries neither lose nor repeat.
+
+The endpoints are declared below as data; the one loop in `connectors.pagination` pages them
+with an `OffsetPaginator`.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -31,7 +34,12 @@ import httpx
 import pagerduty
 from pydantic import SecretStr
 
-from connectors.errors import ConnectorError, FatalAPIError, MalformedResponseError
+from connectors.errors import (
+    ConnectorError,
+    FatalAPIError,
+    MalformedResponseError,
+    PageLimitError,
+)
 from connectors.http import (
     ApiProfile,
     build_ssl_context,
@@ -39,10 +47,10 @@ from connectors.http import (
     check_response,
     parse_json,
     redact_url,
-    require_key,
     throttle_hook,
     transport_error,
 )
+from connectors.pagination import Caller, Endpoint, OffsetPaginator, paginate
 from connectors.retry import RetryPolicy, call_with_retry
 from connectors.stats import RequestStats
 
@@ -56,23 +64,27 @@ MAX_WINDOW = timedelta(days=180)
 """`since`/`until` may be at most 6 months apart on `/incidents`; 180 days stays under."""
 
 
-@dataclass(frozen=True)
-class _Collection:
-    """A classic-paginated index endpoint and the key its records come under."""
+_WINDOWED = partial(
+    OffsetPaginator, limit=PAGE_SIZE, max_records=MAX_RECORDS_PER_QUERY, ask_total=True
+)
+"""Time-windowed history: `total=true` on a window's first page says at once that it must be
+split, before its other pages are read or any of its records is yielded."""
+_EVERYTHING = partial(
+    OffsetPaginator, limit=PAGE_SIZE, max_records=MAX_RECORDS_PER_QUERY, ask_total=False
+)
+"""Reference data: read whole, no window to split, so no `total` is asked."""
 
-    path: str
-    wrapper: str
-
-    @property
-    def label(self) -> str:
-        return f"GET {self.path}"
-
-
-INCIDENTS = _Collection("/incidents", "incidents")
-LOG_ENTRIES = _Collection("/log_entries", "log_entries")
-USERS = _Collection("/users", "users")
-SERVICES = _Collection("/services", "services")
-ESCALATION_POLICIES = _Collection("/escalation_policies", "escalation_policies")
+INCIDENTS = Endpoint(
+    "GET", "/incidents", "incidents", _WINDOWED,
+    params={"time_zone": "UTC", "sort_by": "created_at:asc"},
+)
+LOG_ENTRIES = Endpoint(
+    "GET", "/log_entries", "log_entries", _WINDOWED,
+    params={"include[]": ["incidents"], "time_zone": "UTC", "is_overview": "false"},
+)
+USERS = Endpoint("GET", "/users", "users", _EVERYTHING)
+SERVICES = Endpoint("GET", "/services", "services", _EVERYTHING)
+ESCALATION_POLICIES = Endpoint("GET", "/escalation_policies", "escalation_policies", _EVERYTHING)
 
 
 def _pagerduty_error_text(body: Any) -> str | None:
@@ -112,10 +124,6 @@ class _RestClient(pagerduty.RestApiV2Client):
     def postprocess(self, response: httpx.Response, suffix: str | None = None) -> None:
         super().postprocess(response, suffix)
         check_response(response, PAGERDUTY)
-
-
-class _WindowTooLarge(Exception):
-    """More than 10,000 records match: the window must be split."""
 
 
 class PagerDutyClient:
@@ -165,6 +173,7 @@ class PagerDutyClient:
         self._policy = RetryPolicy(
             max_attempts=max_attempts, max_rate_limit_retries=max_429_retries, sleep=sleep
         )
+        self._caller = Caller("PagerDuty", self._send, self._url)
         self.stats = RequestStats()
 
     def __enter__(self) -> Self:
@@ -191,11 +200,7 @@ class PagerDutyClient:
         """
         if isinstance(service_ids, str) or not service_ids:
             raise ValueError("service_ids must be a non-empty list of PagerDuty service ids")
-        params = {
-            "service_ids[]": list(service_ids),
-            "time_zone": "UTC",
-            "sort_by": "created_at:asc",
-        }
+        params = {"service_ids[]": list(service_ids)}
         yield from self._windowed(INCIDENTS, params, since, until)
 
     def log_entries(self, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
@@ -206,8 +211,7 @@ class PagerDutyClient:
         also for incidents created before the incident window. PagerDuty's `since` is
         inclusive, so callers overlap windows and entries repeated at the seam are dropped here.
         """
-        params = {"include[]": ["incidents"], "time_zone": "UTC", "is_overview": "false"}
-        yield from self._windowed(LOG_ENTRIES, params, since, until)
+        yield from self._windowed(LOG_ENTRIES, {}, since, until)
 
     def users(self) -> Iterator[dict[str, Any]]:
         yield from self._everything(USERS)
@@ -218,22 +222,21 @@ class PagerDutyClient:
     def escalation_policies(self) -> Iterator[dict[str, Any]]:
         yield from self._everything(ESCALATION_POLICIES)
 
-    def _everything(self, collection: _Collection) -> Iterator[dict[str, Any]]:
+    def _everything(self, endpoint: Endpoint) -> Iterator[dict[str, Any]]:
         seen: set[str] = set()
         try:
-            for record in self._offset_pages(collection, {}, ask_total=False):
-                if self._first_sighting(record, seen, collection):
-                    yield record
-        except _WindowTooLarge:
+            for records in paginate(self._caller, endpoint):
+                yield from self._first_sightings(records, seen, endpoint)
+        except PageLimitError:
             raise ConnectorError(
-                f"PagerDuty holds more than {MAX_RECORDS_PER_QUERY} {collection.wrapper}: "
+                f"PagerDuty holds more than {MAX_RECORDS_PER_QUERY} {endpoint.records_key}: "
                 "classic pagination cannot reach past that",
-                url=self._url(collection.path),
+                url=self._url(endpoint.path),
             ) from None
 
     def _windowed(
         self,
-        collection: _Collection,
+        endpoint: Endpoint,
         params: dict[str, Any],
         since: datetime,
         until: datetime,
@@ -247,52 +250,33 @@ class PagerDutyClient:
                 low, high = windows.pop()
                 query = {**params, "since": _iso(low), "until": _iso(high)}
                 try:
-                    for record in self._offset_pages(collection, query, ask_total=True):
-                        if self._first_sighting(record, seen, collection):
-                            yield record
-                except _WindowTooLarge:
-                    first, second = _halves(low, high, collection)
-                    log.info("PagerDuty %s: splitting %s", collection.wrapper, query["since"])
+                    for records in paginate(self._caller, endpoint, query):
+                        yield from self._first_sightings(records, seen, endpoint)
+                except PageLimitError:
+                    first, second = _halves(low, high, endpoint)
+                    log.info("PagerDuty %s: splitting %s", endpoint.records_key, query["since"])
                     windows.extend([second, first])
 
-    def _offset_pages(
-        self, collection: _Collection, params: dict[str, Any], *, ask_total: bool
-    ) -> Iterator[dict[str, Any]]:
-        """Records of one query, by `offset`/`more`; `_WindowTooLarge` past 10,000.
+    def _send(self, endpoint: Endpoint, path: str, params: dict[str, Any]) -> Any:
+        """One GET (every PagerDuty list is one) with the retry policy; `paginate`'s way in.
 
-        The offset advances by the number of records received, not by the echoed `limit`
-        (the same distrust the vendor client shows).
+        PagerDuty answers a page past its 10,000-record cap with a 400 that names the
+        offset: that is `PageLimitError`, the signal to narrow the query, not a failure.
         """
-        offset = 0
-        while True:
-            if offset + PAGE_SIZE > MAX_RECORDS_PER_QUERY:
-                raise _WindowTooLarge
-            query = {**params, "limit": PAGE_SIZE, "offset": offset}
-            if ask_total and offset == 0:
-                query["total"] = "true"
-            try:
-                body = self._get(collection, query)
-            except FatalAPIError as exc:
-                if exc.status == 400 and "offset" in (exc.server_message or "").lower():
-                    raise _WindowTooLarge from exc
-                raise
-            url = self._url(collection.path)
-            records = require_key(body, collection.wrapper, list, url=url, api="PagerDuty")
-            total = body.get("total")
-            if offset == 0 and isinstance(total, int) and total > MAX_RECORDS_PER_QUERY:
-                raise _WindowTooLarge
-            yield from records
-            if body.get("more") is not True or not records:
-                return
-            offset += len(records)
+        try:
+            return self._get(endpoint, path, params)
+        except FatalAPIError as exc:
+            if exc.status == 400 and "offset" in (exc.server_message or "").lower():
+                raise PageLimitError(exc.message, status=400, url=exc.url) from exc
+            raise
 
-    def _get(self, collection: _Collection, params: dict[str, Any]) -> Any:
-        url = self._url(collection.path)
+    def _get(self, endpoint: Endpoint, path: str, params: dict[str, Any]) -> Any:
+        url = self._url(path)
 
         def attempt() -> Any:
-            self.stats.record_request(collection.label)
+            self.stats.record_request(endpoint.label)
             try:
-                response = self._rest.get(collection.path, params=params)
+                response = self._rest.get(path, params=params)
             except pagerduty.Error as exc:
                 raise _wrap_client_error(exc, url) from exc
             except pagerduty.UrlError as exc:
@@ -301,14 +285,22 @@ class PagerDutyClient:
                 ) from exc
             return parse_json(response, PAGERDUTY)
 
-        return call_with_retry(attempt, self._policy, stats=self.stats, endpoint=collection.label)
+        return call_with_retry(attempt, self._policy, stats=self.stats, endpoint=endpoint.label)
 
-    def _first_sighting(self, record: Any, seen: set[str], collection: _Collection) -> bool:
+    def _first_sightings(
+        self, records: list[Any], seen: set[str], endpoint: Endpoint
+    ) -> Iterator[dict[str, Any]]:
+        """The records not seen before in this listing: split windows share their seams."""
+        for record in records:
+            if self._first_sighting(record, seen, endpoint):
+                yield record
+
+    def _first_sighting(self, record: Any, seen: set[str], endpoint: Endpoint) -> bool:
         record_id = record.get("id") if isinstance(record, dict) else None
         if not isinstance(record_id, str):
             raise MalformedResponseError(
-                f"PagerDuty answered {self._url(collection.path)} with a record without an id",
-                url=self._url(collection.path),
+                f"PagerDuty answered {self._url(endpoint.path)} with a record without an id",
+                url=self._url(endpoint.path),
             )
         if record_id in seen:
             return False
@@ -355,12 +347,12 @@ def _spans(
 
 
 def _halves(
-    low: datetime, high: datetime, collection: _Collection
+    low: datetime, high: datetime, endpoint: Endpoint
 ) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
     seconds = int((high - low).total_seconds())
     if seconds < 2:
         raise ConnectorError(
-            f"PagerDuty holds more than {MAX_RECORDS_PER_QUERY} {collection.wrapper} created "
+            f"PagerDuty holds more than {MAX_RECORDS_PER_QUERY} {endpoint.records_key} created "
             f"between {_iso(low)} and {_iso(high)}: the window cannot be split further"
         )
     middle = low + timedelta(seconds=seconds // 2)

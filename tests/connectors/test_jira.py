@@ -24,7 +24,7 @@ from connectors.errors import (
     PaginationLoopError,
     RetriableAPIError,
 )
-from connectors.jira import JiraClient, build_jql, format_jql_date
+from connectors.jira import JiraClient, build_jql
 from tests.connectors.fakes import (
     JIRA_EMAIL,
     JIRA_PAT,
@@ -337,7 +337,7 @@ def test_bulk_changelogs_batch_1000_ids_follow_tokens_and_merge_per_issue(
     fake = FakeJiraChangelogs(jira_api, page_size=700)
     ids = [str(20000 + n) for n in range(2500)]
 
-    result = list(jira.changelogs(ids))
+    result = list(jira.changelogs(ids).histories.items())
 
     first_pages = [b for b in fake.bulk_bodies if "nextPageToken" not in b]
     assert sorted(len(b["issueIdsOrKeys"]) for b in first_pages) == [500, 1000, 1000]
@@ -359,7 +359,7 @@ def test_bulk_changelog_without_issue_change_logs_is_malformed(
         return_value=httpx.Response(200, json={"values": []})
     )
     with pytest.raises(MalformedResponseError, match="issueChangeLogs"):
-        list(jira.changelogs(["1"]))
+        jira.changelogs(["1"])
 
 
 @pytest.mark.parametrize("bulk_status", [404, 405], ids=["bulk-404", "bulk-405"])
@@ -370,17 +370,18 @@ def test_data_center_falls_back_to_paged_per_issue_changelogs(
         jira_api, bulk_status=bulk_status, extra_histories={"301": 250}, deleted={"302"}
     )
 
-    result = dict(jira.changelogs(["300", "301", "302", "303"]))
+    fetched = jira.changelogs(["300", "301", "302", "303"])
+    result = fetched.histories
 
     assert list(result) == ["300", "301", "303"]
-    assert jira.missing_changelogs == ["302"]
+    assert fetched.missing == ("302",)
     assert fake.issue_pages["301"] == 3  # 253 histories: startAt 0, 100, 200
     assert len(result["301"]) == 2 + 250  # the labels-only history is filtered out
     for histories in result.values():
         fields = {item["fieldId"] for h in histories for item in h["items"]}
         assert fields <= {"assignee", "status"}
     # The fallback is for good: no second probe of the bulk endpoint.
-    assert dict(jira.changelogs(["304"]))["304"][0]["id"] == "304-1"
+    assert jira.changelogs(["304"]).histories["304"][0]["id"] == "304-1"
     assert fake.bulk.call_count == 1
 
 
@@ -389,20 +390,41 @@ def test_a_deleted_issue_is_skipped_and_counted_on_the_per_issue_path(
 ) -> None:
     fake = FakeJiraChangelogs(jira_api, bulk_status=404, deleted={"2", "4"})
     with JiraClient(JIRA_URL, pat=SecretStr(JIRA_PAT), max_concurrency=3) as client:
-        result = dict(client.changelogs([str(n) for n in range(1, 11)]))
-    assert sorted(result, key=int) == ["1", "3", "5", "6", "7", "8", "9", "10"]
-    assert sorted(client.missing_changelogs) == ["2", "4"]
+        fetched = client.changelogs([str(n) for n in range(1, 11)])
+    assert sorted(fetched.histories, key=int) == ["1", "3", "5", "6", "7", "8", "9", "10"]
+    assert sorted(fetched.missing) == ["2", "4"]
     assert fake.per_issue.call_count == 10
+
+
+def test_threads_sharing_a_client_each_learn_only_their_own_deleted_issues(
+    jira_api: respx.MockRouter,
+) -> None:
+    FakeJiraChangelogs(jira_api, bulk_status=404, deleted={"2", "12"})
+    asks = {"a": [str(n) for n in range(1, 11)], "b": [str(n) for n in range(11, 21)]}
+    missing: dict[str, tuple[str, ...]] = {}
+    start = threading.Barrier(2)
+    with JiraClient(JIRA_URL, pat=SecretStr(JIRA_PAT), max_concurrency=3) as client:
+
+        def read(name: str) -> None:
+            start.wait()
+            missing[name] = client.changelogs(asks[name]).missing
+
+        threads = [threading.Thread(target=read, args=(name,)) for name in asks]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert missing == {"a": ("2",), "b": ("12",)}
 
 
 def test_changelogs_take_ids_not_keys(jira: JiraClient) -> None:
     with pytest.raises(ValueError, match="issue ids"):
-        list(jira.changelogs(["SUP-1"]))
+        jira.changelogs(["SUP-1"])
 
 
 def test_changelog_requests_stay_within_the_bulk_field_limit(jira: JiraClient) -> None:
     with pytest.raises(ValueError, match="1 to 10"):
-        list(jira.changelogs(["1"], field_ids=[f"f{n}" for n in range(11)]))
+        jira.changelogs(["1"], field_ids=[f"f{n}" for n in range(11)])
 
 
 # ------------------------------------------------------------------------------------------ JQL
@@ -434,21 +456,6 @@ def test_build_jql_refuses_naive_datetimes_and_order_by() -> None:
         build_jql(["SUP"], None, datetime(2026, 1, 1), None)
     with pytest.raises(ValueError, match="ORDER BY"):
         build_jql(["SUP"], "labels = x order  by key", datetime(2026, 1, 1, tzinfo=UTC), None)
-
-
-def test_format_jql_date_converts_to_the_account_zone() -> None:
-    new_york = ZoneInfo("America/New_York")
-    # 14:37:45 UTC on 2 Nov 2026 is 09:37:45 EST (UTC-5, daylight saving ended on 1 Nov).
-    assert format_jql_date(datetime(2026, 11, 2, 14, 37, 45, tzinfo=UTC), new_york) == (
-        "2026-11-02 09:37"
-    )
-    # 12:00:30 UTC on 1 Jul 2026 is 08:00:30 EDT (UTC-4): floored, or rounded up for an upper
-    # bound.
-    july = datetime(2026, 7, 1, 12, 0, 30, tzinfo=UTC)
-    assert format_jql_date(july, new_york) == "2026-07-01 08:00"
-    assert format_jql_date(july, new_york, round_up=True) == "2026-07-01 08:01"
-    with pytest.raises(ValueError, match="naive"):
-        format_jql_date(datetime(2026, 7, 1), new_york)
 
 
 def test_search_never_calls_the_removed_search_endpoint(
@@ -487,7 +494,7 @@ def test_changelog_batches_run_in_parallel_within_max_concurrency(
     route = jira_api.post("/rest/api/3/changelog/bulkfetch").mock(side_effect=handle)
     ids = [str(n) for n in range(1, 6001)]
     with JiraClient(JIRA_URL, pat=SecretStr(JIRA_PAT), max_concurrency=2) as client:
-        assert [i for i, _ in client.changelogs(ids)] == ids
-        assert [i for i, _ in client.changelogs(ids)] == ids  # known to work: no serial probe
+        assert list(client.changelogs(ids).histories) == ids
+        assert list(client.changelogs(ids).histories) == ids  # known to work: no serial probe
     assert route.call_count == 12
     assert peak == 2

@@ -31,7 +31,7 @@ def test_every_jira_request_and_retry_waits_on_the_throttle(sandbox: Sandbox) ->
                         sleep=lambda _: None, throttle=lambda: calls.append(None)) as jira:
             pages = list(jira.search("project = SUP", fields=["status"], page_size=20))
             issue_ids = [issue["id"] for page in pages for issue in page]
-            list(jira.changelogs(issue_ids[:30]))
+            jira.changelogs(issue_ids[:30])
             stats = jira.stats
     finally:
         sandbox.set_faults(None)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accountability import sync
 from connectors.errors import ConnectorError
+from connectors.jira import Changelogs
 from rules.registry import Registry
 from sandbox import FaultConfig, Sandbox, SandboxConfig, serve_sandbox
 from sandbox.timefmt import from_ms, to_ms
@@ -276,15 +277,11 @@ def test_an_issue_deleted_mid_sync_is_skipped_and_counted(
     class DeletedOne:
         """Stands in for JiraClient: two issues found, one whose changelog answered 404."""
 
-        def __init__(self) -> None:
-            self.missing_changelogs: list[str] = []
-
         def search(self, jql: str, fields: object) -> Iterator[list[dict]]:
             yield [_issue("1", "SUP-1"), _issue("2", "SUP-2")]
 
-        def changelogs(self, ids: list[str]) -> Iterator[tuple[str, list[dict]]]:
-            self.missing_changelogs.append("2")
-            yield "1", []
+        def changelogs(self, ids: list[str]) -> Changelogs:
+            return Changelogs({"1": []}, missing=("2",))
 
     partition = sync.JiraPartition("support", "SUP", None)
     summary = sync.sync_jira_partition(factory, DeletedOne(), partition,  # type: ignore[arg-type]
