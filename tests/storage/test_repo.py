@@ -55,6 +55,7 @@ def test_registry_snapshot_is_stored_once_and_people_follow_the_latest(session: 
         source="registry.yaml",
         content="version: 1",
         people=[MARIA, DEV],
+        loaded_at=NOW + timedelta(hours=1),
     )
     assert first == again
     renamed = MARIA | {"name": "Maria Chen-Ruiz"}
@@ -65,6 +66,7 @@ def test_registry_snapshot_is_stored_once_and_people_follow_the_latest(session: 
         source="registry.yaml",
         content="version: 1 # v2",
         people=[renamed],
+        loaded_at=NOW + timedelta(hours=2),
     )
     session.commit()
     assert second != first
@@ -82,11 +84,11 @@ def test_registry_snapshot_is_stored_once_and_people_follow_the_latest(session: 
 
 def test_cursors_per_source_and_partition(session: Session) -> None:
     assert get_cursor(session, "jira", "SUP") is None
-    set_cursor(session, "jira", "SUP", NOW, details={"issues": 12})
-    set_cursor(session, "jira", "ONB", NOW - timedelta(days=1))
+    set_cursor(session, "jira", "SUP", NOW, details={"issues": 12}, now=NOW)
+    set_cursor(session, "jira", "ONB", NOW - timedelta(days=1), now=NOW)
     session.commit()
     later = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-    set_cursor(session, "jira", "SUP", later)
+    set_cursor(session, "jira", "SUP", later, now=later)
     session.commit()
     assert get_cursor(session, "jira", "SUP") == later
     assert get_cursor(session, "jira", "SUP").tzinfo is UTC  # type: ignore[union-attr]
@@ -127,6 +129,7 @@ def test_claim_takes_due_pending_alerts_in_order(session: Session) -> None:
         "subject_ref": "later",
         "payload": {},
         "next_attempt_at": NOW + timedelta(minutes=5),
+        "created_at": NOW,
     }
     insert_ignore(session, AlertOutbox, [_enqueue_later], ["dedup_key"])
     session.commit()

@@ -15,9 +15,13 @@ BERLIN_WINTER = timezone(timedelta(hours=1))
 KOLKATA = timezone(timedelta(hours=5, minutes=30))
 
 
+SEEN = datetime(2026, 11, 30, 7, 0, tzinfo=KOLKATA)
+
+
 def _finding(key: str, at: datetime, **extra: object) -> Finding:
     return Finding(
-        key=key, type="unauthorized_change", workflow="support", at=at, reason="test", **extra
+        key=key, type="unauthorized_change", workflow="support", at=at, reason="test",
+        first_seen_at=SEEN, updated_at=SEEN, **extra
     )
 
 
@@ -31,7 +35,7 @@ def test_aware_datetimes_come_back_as_utc(session: Session) -> None:
     assert stored.at == at
     assert stored.at.tzinfo is UTC
     assert stored.at == datetime(2026, 11, 2, 4, 0, 15, 123456, tzinfo=UTC)
-    assert stored.first_seen_at.tzinfo is UTC  # the default, too
+    assert stored.first_seen_at == SEEN and stored.first_seen_at.tzinfo is UTC  # every column
 
 
 def test_datetime_filters_and_order_use_the_instant(session: Session) -> None:
@@ -64,8 +68,8 @@ def test_json_round_trips(session: Session) -> None:
             "j", datetime(2026, 11, 2, tzinfo=UTC), details=details, from_ids=["maria"], to_ids=[]
         )
     )
-    session.add(Quarantine(source="jira", ref="SUP-1", reason="bad", raw="not json {"))
-    session.add(Quarantine(source="jira", ref="SUP-2", reason="bad", raw=None))
+    session.add(Quarantine(source="jira", ref="SUP-1", reason="bad", raw="not json {", at=SEEN))
+    session.add(Quarantine(source="jira", ref="SUP-2", reason="bad", raw=None, at=SEEN))
     session.commit()
     session.expunge_all()
 
@@ -86,6 +90,7 @@ def test_dates_round_trip(session: Session) -> None:
             workflow="support",
             week="2026-W48",
             owner="lee",
+            opened_at=datetime(2026, 11, 23, 8, 0, tzinfo=UTC),
             due=date(2026, 11, 26),
         )
     )
@@ -98,9 +103,11 @@ def test_dates_round_trip(session: Session) -> None:
 
 
 def test_decision_must_be_one_of_the_four(session: Session) -> None:
-    session.add(Decision(workflow="support", week="2026-W48", decision="stabilize", by="dana"))
+    session.add(Decision(workflow="support", week="2026-W48", decision="stabilize", by="dana",
+                         recorded_at=SEEN))
     session.commit()
-    session.add(Decision(workflow="support", week="2026-W48", decision="escalate", by="dana"))
+    session.add(Decision(workflow="support", week="2026-W48", decision="escalate", by="dana",
+                         recorded_at=SEEN))
     with pytest.raises(IntegrityError):
         session.flush()
 

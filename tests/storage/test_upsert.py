@@ -62,22 +62,26 @@ def test_overlapping_batch_updates_and_inserts(session: Session) -> None:
 
 
 def test_conflict_on_a_unique_key_and_explicit_update_columns(session: Session) -> None:
-    upsert(session, JiraIssue, [_issue(1)])
-    changed = _issue(1, status="Done", summary="renamed")
-    upsert(session, JiraIssue, [changed], conflict=["key"], update=["status"])
+    row = {"source": "jira", "item": "SUP-1", "at": T0, "actor_ref": "a1", "actor_kind": "user",
+           "event_type": "assignee", "to_refs": ["a2"]}
+    upsert(session, OwnershipEvent, [row | {"source_ref": "jira:1:0"}], conflict=["source_ref"])
+    changed = row | {"source_ref": "jira:1:0", "actor_ref": "a9", "to_refs": ["a3"]}
+    upsert(session, OwnershipEvent, [changed], conflict=["source_ref"], update=["to_refs"])
     session.commit()
-    issue = session.scalars(select(JiraIssue)).one()
-    assert (issue.status, issue.summary) == ("Done", "Ticket 1")
+    event = session.scalars(select(OwnershipEvent)).one()
+    assert (event.to_refs, event.actor_ref) == (["a3"], "a1")
 
 
 def test_columns_a_row_does_not_carry_keep_their_value(session: Session) -> None:
     first_seen = T0 - timedelta(days=3)
-    row = {"key": "f1", "type": "unowned_item", "workflow": "support", "at": T0, "reason": "a"}
-    upsert(session, Finding, [row | {"first_seen_at": first_seen, "updated_at": first_seen}])
+    row = {"key": "f1", "type": "unowned_item", "workflow": "support", "at": T0, "reason": "a",
+           "first_seen_at": first_seen, "updated_at": first_seen}
+    upsert(session, Finding, [row | {"rule": "approver", "details": {"stage": "intake"}}])
     upsert(session, Finding, [row | {"reason": "b", "updated_at": T0}])
     session.commit()
     finding = session.get_one(Finding, "f1")
     assert (finding.reason, finding.first_seen_at, finding.updated_at) == ("b", first_seen, T0)
+    assert (finding.rule, finding.details) == ("approver", {"stage": "intake"})
     assert finding.status == "open"  # the Python-side default applied on insert
 
 
@@ -127,6 +131,8 @@ def _alert(dedup_key: str, recipient: str = "maria@acme.example") -> dict[str, A
         "recipient": recipient,
         "subject_ref": dedup_key.split("|")[0],
         "payload": {"item": "SUP-1"},
+        "next_attempt_at": T0,
+        "created_at": T0,
     }
 
 
