@@ -338,15 +338,21 @@ def test_path_through_a_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
-    [_billion_laughs(), "[" * 20000 + "]" * 20000, "a: " + "{b: " * 20000 + "}" * 20000],
+    ("text", "message"),
+    [
+        (_billion_laughs(), "refusing to load"),
+        ("[" * 20000 + "]" * 20000, "nested too deeply"),
+        ("a: " + "{b: " * 20000 + "}" * 20000, "nested too deeply"),
+    ],
     ids=["alias-bomb", "deep-list", "deep-mapping"],
 )
-def test_hostile_yaml_without_libyaml(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hostile_yaml_without_libyaml(
+    text: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(yaml_parse, "_FastLoader", None)
     started = time.perf_counter()
     with pytest.raises(RegistryError) as caught:
         parse_registry(text)
     assert time.perf_counter() - started < 1.0
     assert len(caught.value.issues) == 1
-    assert "refusing to load" in str(caught.value) or "nested too deeply" in str(caught.value)
+    assert message in str(caught.value)

@@ -748,6 +748,7 @@ def _expected(value: object) -> object:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.label)
 def test_scorecard_scenario(scenario: Scenario) -> None:
+    assert scenario.expected and all(scenario.expected.values()), "a scenario expects nothing"
     weeks = sorted(scenario.expected)
     scores = score_map(
         registry(scenario.thresholds),
