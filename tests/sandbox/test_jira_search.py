@@ -60,7 +60,7 @@ def test_paging_across_projects_merges_in_update_order(demo: Sandbox, jira: http
     assert keys == [i.key for i in expected]
 
 
-def test_page_size_is_capped_when_fields_are_asked(jira: httpx.Client) -> None:
+def test_page_size_is_capped_when_fields_are_asked(demo: Sandbox, jira: httpx.Client) -> None:
     page = jira.get(
         "/rest/api/3/search/jql",
         params={"jql": "project = SUP AND updated >= 0", "fields": "summary", "maxResults": 5000},
@@ -71,6 +71,7 @@ def test_page_size_is_capped_when_fields_are_asked(jira: httpx.Client) -> None:
         params={"jql": "project = SUP AND updated >= 0", "maxResults": 5000},
     ).json()
     assert ids_only["isLast"] is True
+    assert len(ids_only["issues"]) == sum(i.project == "SUP" for i in demo.world.issues.values())
     assert all(set(issue) == {"id"} for issue in ids_only["issues"])
 
 
