@@ -20,9 +20,7 @@ from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import AlertOutbox, Finding, JiraIssue, PdIncident
 from tests.alerts.conftest import SmtpServer
-from tests.pipeline.test_run import environment, run
-from tests.pipeline.test_run import slack as slack  # noqa: F401 (fixtures)
-from tests.pipeline.test_run import smtp as smtp  # noqa: F401
+from tests.pipeline.helpers import environment, run
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "examples" / "registry.yaml"
