@@ -129,3 +129,7 @@ def engine(
         yield engine
     finally:
         engine.dispose()
+
+
+# `prefect_api`: one Prefect test harness for the whole session (tests/prefect_harness.py).
+pytest_plugins = ["tests.prefect_harness"]

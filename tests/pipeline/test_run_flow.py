@@ -30,17 +30,6 @@ PAGERDUTY_BROKEN = FaultConfig.parse("html200=1,paths=/incidents")
 EVERY_REQUEST_FAILS = FaultConfig.parse("500=1")
 
 
-@pytest.fixture(scope="module")
-def prefect_api() -> Iterator[None]:
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180), temporary_settings(
-        {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
-    ):
-        yield
-
-
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     with serve_sandbox(SandboxConfig(seed=7, mode="demo")) as sb:
