@@ -161,3 +161,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "stress" in item.keywords:
             item.add_marker(skip)
+
+
+# `prefect_api`: one Prefect test harness for the whole session (tests/prefect_harness.py).
+pytest_plugins = ["tests.prefect_harness"]

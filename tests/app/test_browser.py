@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import struct
 import subprocess
 from pathlib import Path
 
@@ -12,24 +9,9 @@ import pytest
 
 from accountability import app_services
 from accountability.registry_file import load_registry_file
+from tests.app.browser import CHROMIUM, FLAGS, needs_chromium, png_size
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.yaml"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars"]
-
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None and os.environ.get("CI") != "true",
-    reason="Debian's chromium is not installed (apt-get install chromium); CI installs it",
-)
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
 
 
 @pytest.mark.browser

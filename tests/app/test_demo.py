@@ -127,6 +127,7 @@ def test_alert_emails_are_captured_for_the_outcome_owners(demo: Demo, registry: 
     assert unauthorized and reviewed  # the demo company has both
     emails = [(p, m) for p, m in demo.emails() if m["X-Accountability-Workflow"]]
     people = {p.email for p in registry.people.values() if p.email}
+    assert emails
     for path, message in emails:
         assert re.fullmatch(r"\d{3}-[a-z0-9]+-[a-z0-9-]+\.eml", path.name), path.name
         assert addresses(message, "To", "Cc") <= people  # nobody outside the registry

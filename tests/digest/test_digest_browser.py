@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.test_browser import CHROMIUM, FLAGS, needs_chromium, png_size
+from tests.app.browser import CHROMIUM, FLAGS, needs_chromium, png_size
 from tests.digest.conftest import Workspace
 
 WIDTH, HEIGHT = 800, 2400

@@ -96,6 +96,7 @@ def test_every_workflow_and_metric_with_the_numbers_of_scorecard_json(
     page: Page, scorecards: list[dict[str, Any]]
 ) -> None:
     assert {w for w, _ in page.metrics} == {r["workflow"] for r in scorecards}
+    assert len(page.metrics) == len(scorecards) * len(METRICS) > 0
     for row in scorecards:
         for metric in METRICS:
             shown = page.metrics[(row["workflow"], metric)]
@@ -109,6 +110,7 @@ def test_the_plain_text_part_alone_carries_the_same_numbers(
     names = {"support": "SUPPORT RESOLUTION TIME (support)",
              "renewals": "RENEWAL-RISK REDUCTION (renewals)",
              "onboarding": "ONBOARDING CONVERSION (onboarding)"}
+    assert {row["workflow"] for row in scorecards} == set(names) and METRICS
     for row in scorecards:
         block = section(text, names[row["workflow"]])
         assert f"Recommended: {row['recommendation'].upper()}" in block

@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.digest.conftest import CONFIG_PREFIXES, SmtpServer, Workspace
-
-
-@pytest.fixture(scope="module")
-def prefect_api() -> Iterator[None]:
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    # a generous start-up timeout: the temporary server takes far longer than its default 30 s
-    # on a loaded machine (benchmarks running beside the tests)
-    with prefect_test_harness(server_startup_timeout=180), temporary_settings(
-        {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
-    ):
-        yield
 
 
 def configure(monkeypatch: pytest.MonkeyPatch, workspace: Workspace, **extra: str) -> None:

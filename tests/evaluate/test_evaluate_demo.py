@@ -117,7 +117,10 @@ def test_support_breaches_in_w46_and_a_risk_review_opens(
     assert score.recommendation == "pause"  # 6 unauthorized with a limit of 0
     assert review.owner == "lee" and review.status == "open"
     assert "support-2026-W46" in report.reviews_opened
-    assert all(not s.breaches for s in others if s.week >= "2026-W40")
+    recent = [s for s in others if s.week >= "2026-W40"]
+    # the demo's other weeks, 2026-W40 to W47 (docs/sandbox.md), are all scored, none breached
+    assert {s.week for s in recent} == {f"2026-W{n}" for n in range(40, 48)} - {"2026-W46"}
+    assert all(not s.breaches for s in recent)
 
 
 def test_unauthorized_changes_are_routed_to_the_outcome_owner(

@@ -47,7 +47,6 @@ from tests.pipeline._prefect_server import (
     tail,
     wait_healthy,
 )
-from tests.pipeline.test_run import smtp as smtp  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "examples" / "registry.yaml"

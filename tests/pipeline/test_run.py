@@ -3,86 +3,25 @@ on SQLite and PostgreSQL, and twice at once on one PostgreSQL database."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from sqlalchemy import URL, func, select, text
 
-from sandbox import ROUTING_KEY, Sandbox, SandboxConfig, serve_sandbox
+from sandbox import Sandbox, SandboxConfig, serve_sandbox
 from storage.engine import make_engine
 from storage.models import AlertOutbox, Finding, JiraIssue, OwnershipEvent, RiskReview
-from tests.alerts.conftest import Mailroom, SmtpServer, free_port
+from tests.alerts.conftest import SmtpServer
 from tests.conftest import create_pg_database, drop_pg_database
-
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = str(Path(sys.executable).with_name("accountability"))
-
-
-class _Slack(BaseHTTPRequestHandler):
-    """Slack's incoming-webhook answer: 200 "ok"."""
-
-    posts: list[bytes] = []
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        length = int(self.headers.get("Content-Length", 0))
-        _Slack.posts.append(self.rfile.read(length))
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: object) -> None:
-        pass
+from tests.pipeline.helpers import SCRIPT, environment, run
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     with serve_sandbox(SandboxConfig(seed=7, mode="demo")) as sb:
         yield sb
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer("127.0.0.1", free_port(), Mailroom())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slack)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/XXXX"
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-def environment(sb: Sandbox, smtp: SmtpServer, slack: str, url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ACCOUNTABILITY_", "JIRA_", "PAGERDUTY_", "SMTP_", "SLACK_",
-                                "PD_"))}
-    env.update(sb.credentials)
-    env.pop("JIRA_PAT")
-    env.update(
-        ACCOUNTABILITY_DATABASE_URL=url,
-        ACCOUNTABILITY_REGISTRY=str(ROOT / "examples" / "registry.yaml"),
-        ACCOUNTABILITY_SYNC_START="2026-09-01",
-        SMTP_HOST=smtp.host, SMTP_PORT=str(smtp.port), SMTP_FROM="accountability@acme.example",
-        SLACK_WEBHOOK_SUPPORT=slack, PD_ROUTING_KEY_SUPPORT=ROUTING_KEY,
-    )
-    return env
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SCRIPT, *args], env=env, capture_output=True, text=True, timeout=300)
 
 
 def totals(url: str) -> dict[str, int]:

@@ -20,9 +20,7 @@ from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import AlertOutbox, Finding, JiraIssue, PdIncident
 from tests.alerts.conftest import SmtpServer
-from tests.pipeline.test_run import environment, run
-from tests.pipeline.test_run import slack as slack  # noqa: F401 (fixtures)
-from tests.pipeline.test_run import smtp as smtp  # noqa: F401
+from tests.pipeline.helpers import environment, run
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "examples" / "registry.yaml"
@@ -30,17 +28,6 @@ REGISTRY = ROOT / "examples" / "registry.yaml"
 # does not retry; the preflight call (escalation policies) still succeeds.
 PAGERDUTY_BROKEN = FaultConfig.parse("html200=1,paths=/incidents")
 EVERY_REQUEST_FAILS = FaultConfig.parse("500=1")
-
-
-@pytest.fixture(scope="module")
-def prefect_api() -> Iterator[None]:
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180), temporary_settings(
-        {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
-    ):
-        yield
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import time
 from datetime import date
@@ -338,36 +337,22 @@ def test_path_through_a_file(tmp_path: Path) -> None:
         load_registry_file(path)
 
 
-def test_rules_registry_is_pure() -> None:
-    """SPEC §2: rules/ imports neither connectors nor flows nor storage and does no I/O."""
-    forbidden_modules = {"connectors", "flows", "storage", "accountability", "httpx", "socket"}
-    forbidden_calls = {"open", "read_text", "read_bytes", "write_text", "write_bytes"}
-    for source in (REPO / "rules" / "registry").glob("*.py"):
-        tree = ast.parse(source.read_text(), str(source))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                roots = {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                roots = {(node.module or "").split(".")[0]}
-            else:
-                roots = set()
-            assert not roots & forbidden_modules, f"{source.name} imports {roots}"
-            if isinstance(node, ast.Call):
-                func = node.func
-                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-                assert name not in forbidden_calls, f"{source.name}:{node.lineno} calls {name}"
-
-
 @pytest.mark.parametrize(
-    "text",
-    [_billion_laughs(), "[" * 20000 + "]" * 20000, "a: " + "{b: " * 20000 + "}" * 20000],
+    ("text", "message"),
+    [
+        (_billion_laughs(), "refusing to load"),
+        ("[" * 20000 + "]" * 20000, "nested too deeply"),
+        ("a: " + "{b: " * 20000 + "}" * 20000, "nested too deeply"),
+    ],
     ids=["alias-bomb", "deep-list", "deep-mapping"],
 )
-def test_hostile_yaml_without_libyaml(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hostile_yaml_without_libyaml(
+    text: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(yaml_parse, "_FastLoader", None)
     started = time.perf_counter()
     with pytest.raises(RegistryError) as caught:
         parse_registry(text)
     assert time.perf_counter() - started < 1.0
     assert len(caught.value.issues) == 1
-    assert "refusing to load" in str(caught.value) or "nested too deeply" in str(caught.value)
+    assert message in str(caught.value)

@@ -12,7 +12,6 @@ import random
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -28,103 +27,12 @@ from rules.authority import (
     in_order,
     judge_item,
 )
-from rules.facts import ItemHistory, OwnershipChange, StatusChange, stable_key
+from rules.facts import ItemHistory, stable_key
 from rules.timeline import stage_at
-from tests.rules.test_authority_fixtures import registry
+from tests.rules.authority_fixtures import FIXED, registry
+from tests.rules.strategies import incidents, jira_items
 
 REPO = Path(__file__).resolve().parents[2]
-
-STATUSES = ["Open", "In Progress", "Review", "Escalated", "Done", "Weird", "Awaiting approval"]
-JIRA_PEOPLE = [f"jira:acc-{x}" for x in ("ana", "bo", "cy", "dee", "eli", "fay", "gus", "hal")]
-JIRA_ACTORS = [*JIRA_PEOPLE, "jira:acc-bot", "jira:acc-label", "jira:5d9f", "jira:unknown"]
-PD_PEOPLE = ["pagerduty:PANA001", "pagerduty:PBO0001", "pagerduty:PDEE001", "pagerduty:PELI001"]
-PD_AGENTS = [
-    *((ref, "user") for ref in [*PD_PEOPLE, "pagerduty:PBOT001", "pagerduty:PZZZ999"]),
-    ("pagerduty:PESC001", "escalation_policy"),
-    ("pagerduty:PESC099", "escalation_policy"),
-    ("pagerduty:PSUP001", "service"),
-    ("pagerduty:PINT001", "integration"),
-]
-
-# A few base seconds (around the DST change and delegation edges) plus sub-second offsets, so
-# that same-second ties between status and ownership changes are common.
-BASES = [
-    datetime(2026, 10, 19, 22, 30, tzinfo=UTC),
-    datetime(2026, 10, 25, 22, 30, tzinfo=UTC),
-    datetime(2026, 10, 25, 23, 30, tzinfo=UTC),
-    datetime(2026, 11, 1, 23, 10, tzinfo=UTC),
-    datetime(2026, 11, 10, 9, 0, tzinfo=UTC),
-    datetime(2026, 11, 13, 23, 20, tzinfo=UTC),
-    datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
-]
-times = st.builds(
-    lambda base, seconds, micro: base + timedelta(seconds=seconds, microseconds=micro),
-    st.sampled_from(BASES),
-    st.sampled_from([0, 0, 1, 3600]),
-    st.sampled_from([0, 0, 250_000, 999_999]),
-)
-
-
-@st.composite
-def jira_items(draw: st.DrawFn, key: str = "SUP-1") -> ItemHistory:
-    statuses = draw(st.lists(st.tuples(times, st.sampled_from(STATUSES)), max_size=4))
-    changes = draw(
-        st.lists(
-            st.tuples(
-                times,
-                st.sampled_from(JIRA_ACTORS),
-                st.lists(st.sampled_from([*JIRA_PEOPLE, "jira:stranger"]), max_size=1),
-            ),
-            min_size=1,
-            max_size=4,
-        )
-    )
-    # Refs are unique per item: one Jira history per change, status items at index 0.
-    status_changes = tuple(
-        StatusChange(at, None, to, f"jira:{i}:0") for i, (at, to) in enumerate(statuses)
-    )
-    ownership = tuple(
-        OwnershipChange(f"jira:{10 + i}:1", "jira", at, actor, "user", (), tuple(to), "assignee")
-        for i, (at, actor, to) in enumerate(changes)
-    )
-    return ItemHistory(
-        source="jira",
-        item=key,
-        workflow=draw(st.sampled_from(["support", "support", "renewals", "ops", None])),
-        created=datetime(2026, 10, 1, tzinfo=UTC),
-        initial_status=draw(st.sampled_from(STATUSES)),
-        status_changes=status_changes,
-        ownership_changes=ownership,
-    )
-
-
-@st.composite
-def incidents(draw: st.DrawFn, key: str = "PINC1") -> ItemHistory:
-    changes = draw(
-        st.lists(
-            st.tuples(
-                times,
-                st.sampled_from(PD_AGENTS),
-                st.lists(st.sampled_from(PD_PEOPLE), max_size=3, unique=True),
-                st.sampled_from(["assign_log_entry", "escalate_log_entry", "delegate_log_entry"]),
-            ),
-            min_size=1,
-            max_size=4,
-        )
-    )
-    ownership = tuple(
-        OwnershipChange(f"pagerduty:L{i:03d}", "pagerduty", at, ref, kind, (), tuple(to), event)
-        for i, (at, (ref, kind), to, event) in enumerate(changes)
-    )
-    return ItemHistory(
-        source="pagerduty",
-        item=key,
-        workflow=draw(st.sampled_from(["support", "renewals", None])),
-        created=datetime(2026, 10, 1, tzinfo=UTC),
-        ownership_changes=ownership,
-        escalation_policy=draw(st.sampled_from(["PESC001", "PESC099", None])),
-    )
-
 
 items = st.one_of(jira_items(), incidents())
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -198,27 +106,6 @@ def test_invariants_of_every_verdict(item: ItemHistory) -> None:
 
 # --- keys are the same in every process ---------------------------------------------------
 
-FIXED = ItemHistory(
-    source="jira",
-    item="SUP-9",
-    workflow="support",
-    created=datetime(2026, 10, 1, tzinfo=UTC),
-    initial_status="In Progress",
-    ownership_changes=(
-        OwnershipChange(
-            "jira:31337:2",
-            "jira",
-            datetime(2026, 11, 10, 9, tzinfo=UTC),
-            "jira:acc-bo",
-            "user",
-            ("jira:acc-cy",),
-            ("jira:acc-gus",),
-            "assignee",
-        ),
-    ),
-)
-
-
 def test_the_key_is_a_hash_of_the_event_reference_computed_by_hand() -> None:
     digest = hashlib.sha256(b"unauthorized_change\x1fjira:31337:2").hexdigest()[:16]
     (verdict,) = judge_item(registry(), FIXED)
@@ -227,8 +114,7 @@ def test_the_key_is_a_hash_of_the_event_reference_computed_by_hand() -> None:
 
 def test_the_key_is_the_same_in_another_process() -> None:
     script = (
-        "from tests.rules.test_authority_properties import FIXED\n"
-        "from tests.rules.test_authority_fixtures import registry\n"
+        "from tests.rules.authority_fixtures import FIXED, registry\n"
         "from rules.authority import judge_item\n"
         "print(judge_item(registry(), FIXED)[0].key)\n"
     )

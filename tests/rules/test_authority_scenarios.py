@@ -1,7 +1,7 @@
 """Authority (SPEC §4): a labelled scenario suite.
 
 Each scenario is one item with one or two ownership changes, judged against the registry of
-`test_authority_fixtures` (read its docstring for who holds what). The expectations (rule and
+`authority_fixtures` (read its docstring for who holds what). The expectations (rule and
 reason fragments) were worked out by hand from the SPEC, not copied from the code's output.
 Unless a scenario says otherwise the change happens at T0 = Tuesday 2026-11-10 10:00 Berlin
 on SUP-1, which is In Progress (stage `work`: owner cy, eligible cy, bo, eli).
@@ -18,7 +18,7 @@ import pytest
 from rules.authority import Judge, judge_item, judge_items
 from rules.facts import ItemHistory, Verdict
 from rules.identity import IdentityResolver
-from tests.rules.test_authority_fixtures import (
+from tests.rules.authority_fixtures import (
     T0,
     berlin,
     change,

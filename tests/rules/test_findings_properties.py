@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from rules.authority import judge_items
 from rules.facts import ItemHistory
 from rules.findings import ownership_churn, registry_gaps, unowned_items
-from tests.rules.test_authority_fixtures import registry
-from tests.rules.test_authority_properties import incidents, jira_items
+from tests.rules.authority_fixtures import registry
+from tests.rules.strategies import incidents, jira_items
 
 NOW = datetime(2026, 12, 10, tzinfo=UTC)
 items = st.one_of(jira_items(), incidents())

@@ -1,5 +1,5 @@
 """Findings other than verdicts (SPEC §4): unowned items, churn, late risk reviews, registry
-gaps. Expectations worked out by hand; registry in `test_authority_fixtures` (support: limits
+gaps. Expectations worked out by hand; registry in `authority_fixtures` (support: limits
 24 hours and 3 changes; renewals: 4 hours and 2 changes; hal has no email).
 
 T0 is Tuesday 2026-11-10 09:00 UTC = 10:00 Berlin.
@@ -22,7 +22,7 @@ from rules.findings import (
     registry_gaps,
     unowned_items,
 )
-from tests.rules.test_authority_fixtures import (
+from tests.rules.authority_fixtures import (
     BERLIN,
     T0,
     berlin,

@@ -13,7 +13,7 @@ from rules.registry import Threshold
 from rules.reviews import breaches, is_breach, recommend, reviews_to_open
 from rules.scorecard import score_weeks
 from rules.weeks import week_bounds
-from tests.rules.test_scorecard_scenarios import BERLIN, registry, resolved, t
+from tests.rules.scorecard_fixtures import BERLIN, registry, resolved, t
 
 THRESHOLDS = (
     "{throughput: {min: 2}, rework_volume: {max: 0}, unauthorized_changes: {max: 0}, "

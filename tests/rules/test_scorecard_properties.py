@@ -14,7 +14,7 @@ from rules.facts import ItemHistory, OwnershipChange, StatusChange, Verdict, Wee
 from rules.scorecard import score_weeks
 from rules.timeline import stage_transitions
 from rules.weeks import week_bounds
-from tests.rules.test_scorecard_scenarios import ANA, BERLIN, BO, CY, registry, t, verdict
+from tests.rules.scorecard_fixtures import ANA, BERLIN, BO, CY, registry, t, verdict
 
 WEEKS = ["2026-W44", "2026-W45", "2026-W46", "2026-W47"]
 START = t("2026-10-26 00:00")  # Monday of W44, local midnight

@@ -59,9 +59,12 @@ def test_volumes_are_realistic(world: World) -> None:
         for i in world.issues.values()
         if i.project in ("SUP", "REN", "ONB")
     )
+    weeks = range(40, 48)  # the demo's eight weeks, each with tickets and incidents
+    assert set(per_week) == {(project, week) for project in ("SUP", "REN", "ONB") for week in weeks}
     for (project, week), count in per_week.items():
         assert 15 <= count <= 45, (project, week, count)
     incidents = Counter(week_of(i.created) for i in world.incidents.values())
+    assert set(incidents) == set(weeks)
     assert all(2 <= n <= 10 for n in incidents.values())
     assert all(len(i.histories) >= 1 for i in world.issues.values() if i.project != "RISK")
 

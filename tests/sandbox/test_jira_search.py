@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
-from sandbox import Sandbox
+from sandbox import Sandbox, SandboxConfig, serve_sandbox
 from sandbox.timefmt import from_ms, to_ms, zone
 
 from .conftest import jira_client, search_all
@@ -60,7 +61,7 @@ def test_paging_across_projects_merges_in_update_order(demo: Sandbox, jira: http
     assert keys == [i.key for i in expected]
 
 
-def test_page_size_is_capped_when_fields_are_asked(jira: httpx.Client) -> None:
+def test_page_size_is_capped_when_fields_are_asked(demo: Sandbox, jira: httpx.Client) -> None:
     page = jira.get(
         "/rest/api/3/search/jql",
         params={"jql": "project = SUP AND updated >= 0", "fields": "summary", "maxResults": 5000},
@@ -71,6 +72,7 @@ def test_page_size_is_capped_when_fields_are_asked(jira: httpx.Client) -> None:
         params={"jql": "project = SUP AND updated >= 0", "maxResults": 5000},
     ).json()
     assert ids_only["isLast"] is True
+    assert len(ids_only["issues"]) == sum(i.project == "SUP" for i in demo.world.issues.values())
     assert all(set(issue) == {"id"} for issue in ids_only["issues"])
 
 
@@ -310,7 +312,15 @@ def test_get_issue_and_404(jira: httpx.Client) -> None:
     ]
 
 
-def test_create_issue(demo: Sandbox) -> None:
+@pytest.fixture
+def writable() -> Iterator[Sandbox]:
+    """A demo sandbox of the test's own: a created issue is stamped with the wall clock, which
+    would move the shared world's latest change (tests/sandbox/test_demo_world.py) to today."""
+    with serve_sandbox(SandboxConfig(seed=7, mode="demo")) as sandbox:
+        yield sandbox
+
+
+def test_create_issue(writable: Sandbox) -> None:
     fields = {
         "project": {"key": "RISK"},
         "issuetype": {"name": "Task"},
@@ -318,13 +328,13 @@ def test_create_issue(demo: Sandbox) -> None:
         "labels": ["risk-review"],
         "description": {"type": "doc", "version": 1, "content": []},
     }
-    with jira_client(demo) as client:
+    with jira_client(writable) as client:
         created = client.post("/rest/api/3/issue", json={"fields": fields})
         assert created.status_code == 201
         body = created.json()
         assert set(body) == {"id", "key", "self"} and body["key"].startswith("RISK-")
-        assert demo.created_issues[-1]["key"] == body["key"]
-        assert demo.created_issues[-1]["fields"]["summary"] == fields["summary"]
+        assert writable.created_issues[-1]["key"] == body["key"]
+        assert writable.created_issues[-1]["fields"]["summary"] == fields["summary"]
         found = search_all(client, f"key = {body['key']}", fields="summary,labels")
         assert found[0]["fields"] == {"summary": fields["summary"], "labels": ["risk-review"]}
         invalid = client.post(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 import pytest
 
 from sandbox import Sandbox
 from sandbox.catalog import API_ACCOUNT_ID
 from sandbox.data import Issue, World
+from sandbox.generate import demo_world
 from sandbox.jql import JqlError, compile_jql, execute, tokenize
 from sandbox.timefmt import to_ms, zone
 
@@ -19,6 +21,24 @@ NOW = to_ms(datetime(2026, 11, 25, 12, 0, tzinfo=NEW_YORK))  # after the demo en
 @pytest.fixture(scope="module")
 def world(demo: Sandbox) -> World:
     return demo.world
+
+
+class Edited(NamedTuple):
+    world: World
+    reported: str  # the one issue reported through the API (currentUser() of `run`)
+    unassigned: str  # the one issue without an assignee
+
+
+@pytest.fixture(scope="module")
+def edited() -> Edited:
+    """The demo world ends with every issue assigned and none reported by the API's account (it
+    files no RISK ticket): a world of our own with one issue of each."""
+    world = demo_world(7)
+    first, second = sorted((i for i in world.issues.values() if i.project == "SUP"),
+                           key=lambda i: i.id)[:2]
+    first.reporter = API_ACCOUNT_ID
+    second.assignee = None
+    return Edited(world, first.key, second.key)
 
 
 def run(world: World, jql: str) -> list[Issue]:
@@ -86,19 +106,19 @@ def test_dates_formats_and_zone(world: World) -> None:
     } == expected
 
 
-def test_relative_periods_and_functions(world: World) -> None:
+def test_relative_periods_and_functions(world: World, edited: Edited) -> None:
     recent = run(world, "project = SUP AND updated >= -2w")
     assert recent and all(i.updated >= NOW - 14 * 86_400_000 for i in recent)
     assert run(world, "project = SUP AND updated > now()") == []
-    mine = run(world, "project = RISK AND reporter = currentUser()")
-    assert all(i.reporter == API_ACCOUNT_ID for i in mine)
+    mine = run(edited.world, "project = SUP AND reporter = currentUser()")
+    assert [i.key for i in mine] == [edited.reported]
 
 
-def test_status_assignee_and_empty(world: World) -> None:
+def test_status_assignee_and_empty(world: World, edited: Edited) -> None:
     done = run(world, 'project = SUP AND status in (Done, "Closed")')
     assert done and all(i.status in ("Done", "Closed") for i in done)
-    unassigned = run(world, "project = SUP AND assignee is EMPTY")
-    assert all(i.assignee is None for i in unassigned)
+    unassigned = run(edited.world, "project = SUP AND assignee is EMPTY")
+    assert [i.key for i in unassigned] == [edited.unassigned]
     by_id = run(world, "project = SUP AND status = 10004")
     assert by_id and all(i.status == "Done" for i in by_id)
 

@@ -16,15 +16,6 @@ from storage.models import JiraIssue, PdIncident
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def prefect_api() -> Iterator[None]:
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
-
-
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     with serve_sandbox(SandboxConfig(seed=7, mode="demo")) as sb:
