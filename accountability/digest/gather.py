@@ -8,6 +8,7 @@ template sees it; a link is kept only when it is an http(s) URL.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -62,27 +63,10 @@ def gather(
 
 
 def week_score(row: Scorecard) -> WeekScore:
-    """A stored scorecard; a row whose exception rate is null measured nothing.
-
-    The scorecard rule gives every measured week an exception rate (a float, 0.0 included) and
-    a week without any event none, so a stored row of a week without data (zeros and nulls) is
-    recognised as "no data" and never shown as measured zeros.
-    """
-    return WeekScore(
-        workflow=row.workflow,
-        week=row.week,
-        throughput=row.throughput,
-        quality_trend=row.quality_trend,
-        exception_rate=row.exception_rate,
-        rework_volume=row.rework_volume,
-        decision_latency_hours=row.decision_latency_hours,
-        decision_latency_p90_hours=row.decision_latency_p90_hours,
-        unauthorized_changes=row.unauthorized_changes,
-        breaches=tuple(row.breaches),
-        recommendation=row.recommendation,
-        recommendation_rule=one_line(row.recommendation_rule or row.recommendation, REASON_LIMIT),
-        has_data=row.exception_rate is not None,
-    )
+    """A stored scorecard (`storage.evaluations.week_score`: a row whose exception rate is null
+    measured nothing), its recommendation sentence made one safe line."""
+    return replace(evaluations.week_score(row), recommendation_rule=one_line(
+        row.recommendation_rule or row.recommendation, REASON_LIMIT))
 
 
 def decision(row: Decision) -> DecisionRecord:
