@@ -157,7 +157,10 @@ class JiraRiskReview(_Model):
 
 
 class Alerts(_Model):
-    """Extra alert channels; email is always on. Secrets only as `env:NAME`."""
+    """Extra alert channels; email is always on. Secrets only as `env:NAME`.
+
+    Each field is the `setting` of a row of `rules.channels`, which routing and the dispatcher
+    read it through; a field here without a row there switches nothing on."""
 
     slack_webhook: EnvSecret | None = None
     pagerduty_routing_key: EnvSecret | None = None
