@@ -8,14 +8,16 @@ One dispatch:
 2. claims due rows in batches (`storage.repo.claim_pending_alerts`: `FOR UPDATE SKIP LOCKED`
    on PostgreSQL, so two dispatchers never hold the same row; one writer on SQLite), committing
    the claim before any send;
-3. groups them into messages: email per (workflow, kind, recipients) — one email per workflow
-   and alert kind per dispatch, to its routed recipients (to and cc), listing all its new
-   items; Slack per (workflow, kind); PagerDuty and Jira per row;
-4. sends each message and records the outcome at once in its own short transaction: `sent`
-   with the provider's id (SMTP Message-ID, Slack's answer, the PagerDuty dedup key, the Jira
-   issue key), or back to `pending` with the error, one more attempt and the next retry time
-   (exponential backoff with jitter, capped), or `dead` after `max_attempts` (or at once when
-   the service refuses the payload itself).
+3. groups them into messages, as each channel's `Batch` in `rules.channels` says: email per
+   (workflow, kind, recipients) — one email per workflow and alert kind per dispatch, to its
+   routed recipients (to and cc), listing all its new items; Slack per (workflow, kind);
+   PagerDuty and Jira per row;
+4. sends each message (the channel's line in `DELIVERIES`: its sender and renderer) and
+   records the outcome at once in its own short transaction: `sent` with the provider's id
+   (SMTP Message-ID, Slack's answer, the PagerDuty dedup key, the Jira issue key), or back to
+   `pending` with the error, one more attempt and the next retry time (exponential backoff
+   with jitter, capped), or `dead` after `max_attempts` (or at once when the service refuses
+   the payload itself).
 
 A row left `sending` by a dispatcher that died is claimed again after `stale_after`: the
 window between a send and its mark is where a duplicate can happen (docs/alerts.md).
@@ -29,18 +31,19 @@ import random
 import socket
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Generic, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accountability.alert_render import (
     AlertView,
+    ItemView,
     alert_view,
     jira_ticket,
     pagerduty_trigger,
@@ -57,17 +60,10 @@ from connectors.jira_tickets import JiraTickets, review_label
 from connectors.outbound import redact, register_secret, resolve_secret
 from connectors.pagerduty_events import PagerDutyEvents
 from connectors.slack import SlackWebhook
+from rules.channels import CHANNELS, EMAIL, JIRA, PAGERDUTY, SLACK, Batch, Channel, channel
 from rules.facts import ReviewState
-from rules.registry import Registry
-from rules.routing import (
-    EMAIL,
-    JIRA,
-    PAGERDUTY,
-    RISK_REVIEW,
-    SLACK,
-    reminder_due,
-    risk_review_reminder_alerts,
-)
+from rules.registry import JiraRiskReview, Registry
+from rules.routing import RISK_REVIEW, reminder_due, risk_review_reminder_alerts
 from storage import evaluations as store
 from storage import reminders, repo
 from storage.engine import session_scope
@@ -211,19 +207,19 @@ class Channels:
         try:
             return PagerDutyEvents(self._pagerduty_url, ca_bundle=self._ca_bundle)
         except ValueError as exc:
-            raise ChannelConfigError(f"PagerDuty Events: {exc}") from None
+            raise ChannelConfigError(f"{PAGERDUTY.title}: {exc}") from None
 
     def jira(self) -> JiraTickets:
         if self._jira is None:
             access = self._jira_access
             if not isinstance(access, JiraAccess):
-                raise ChannelConfigError(f"Jira ticket: {access or 'JIRA_URL is not set'}")
+                raise ChannelConfigError(f"{JIRA.title}: {access or 'JIRA_URL is not set'}")
             try:
                 self._jira = JiraTickets(access.url, email=access.email,
                                          api_token=access.api_token, pat=access.pat,
                                          ca_bundle=self._ca_bundle, transport=self._transport)
             except (ValueError, ConnectorError) as exc:
-                raise ChannelConfigError(f"Jira ticket: {exc}") from None
+                raise ChannelConfigError(f"{JIRA.title}: {exc}") from None
         return self._jira
 
     def close(self) -> None:
@@ -270,29 +266,46 @@ class _Unit:
     rows: list[_Row]
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+EmailRenderer = Callable[[AlertView], tuple[str, str]]
+"""(text, html) of an email."""
+SlackRenderer = Callable[[AlertView], dict[str, Any]]
+"""A webhook body."""
+ItemRenderer = Callable[[AlertView, ItemView], T]
+"""A message about one item of a view: a PagerDuty event's fields, a Jira ticket."""
+
+
 def _units(rows: list[_Row]) -> Iterator[_Unit]:
-    """Rows into messages. Email: per workflow and kind, items with the same recipients (to
-    and cc) share one email, so nobody receives an item not routed to them."""
-    emails: dict[tuple[str, str], list[_Row]] = defaultdict(list)
-    slacks: dict[tuple[str, str], list[_Row]] = defaultdict(list)
+    """Rows into messages, as each channel's `Batch` says: a row alone (and a row of a channel
+    outside the table, which then fails alone), or grouped per workflow and kind — for email
+    further split by audience. Single rows go first, then the groups channel by channel in
+    table order."""
+    groups: dict[tuple[Channel, str, str], list[_Row]] = defaultdict(list)
     for row in rows:
-        if row.channel == EMAIL:
-            emails[(row.workflow, row.kind)].append(row)
-        elif row.channel == SLACK:
-            slacks[(row.workflow, row.kind)].append(row)
-        else:
+        known = channel(row.channel)
+        if known is None or known.batch is Batch.ROW:
             yield _Unit(row.channel, row.channel, [row])
-    for group in emails.values():
-        audience: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        for row in group:
-            audience[row.subject_ref].add((row.recipient, str(row.payload.get("role", "to"))))
-        by_audience: dict[frozenset[tuple[str, str]], list[_Row]] = defaultdict(list)
-        for row in group:
-            by_audience[frozenset(audience[row.subject_ref])].append(row)
-        for same in by_audience.values():
-            yield _Unit(EMAIL, EMAIL, same)
-    for group in slacks.values():
-        yield _Unit(SLACK, SLACK, group)
+        else:
+            groups[(known, row.workflow, row.kind)].append(row)
+    for (known, _, _), group in sorted(groups.items(), key=lambda g: CHANNELS.index(g[0][0])):
+        name = known.name
+        if known.batch is Batch.AUDIENCE:
+            yield from (_Unit(name, name, same) for same in _by_audience(group))
+        else:
+            yield _Unit(name, name, group)
+
+
+def _by_audience(group: list[_Row]) -> Iterator[list[_Row]]:
+    """Items with the same recipients (to and cc) share one message, so nobody receives an
+    item not routed to them."""
+    audience: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for row in group:
+        audience[row.subject_ref].add((row.recipient, str(row.payload.get("role", "to"))))
+    by_audience: dict[frozenset[tuple[str, str]], list[_Row]] = defaultdict(list)
+    for row in group:
+        by_audience[frozenset(audience[row.subject_ref])].append(row)
+    yield from by_audience.values()
 
 
 def _items(rows: list[_Row]) -> list[tuple[str, dict[str, Any]]]:
@@ -347,7 +360,7 @@ class _Dispatch:
         if broken is not None:
             return _Outcome(failed={r.id: broken for r in unit.rows})
         try:
-            outcome = SENDERS[unit.channel](self, unit.rows)
+            outcome = DELIVERIES[unit.channel](self, unit.rows)
         except ChannelError as exc:
             if exc.unreachable:
                 self.broken[unit.breaker] = exc
@@ -398,7 +411,24 @@ class _Dispatch:
         first = rows[0]
         return alert_view(self.registry, first.workflow, first.kind, _items(rows), notes or [])
 
-    def send_email(self, rows: list[_Row]) -> _Outcome:
+    def setting(self, channel: Channel, workflow: str) -> object:
+        """The workflow's `alerts` setting for `channel`; missing, the rows wait (retriable)
+        for someone to add it."""
+        spec = self.registry.workflows.get(workflow)
+        value = channel.setting_of(spec.alerts) if spec is not None else None
+        if not value:
+            raise ChannelConfigError(f"{channel.title}: workflow '{workflow}' has no "
+                                     f"alerts.{channel.setting} in the registry")
+        return value
+
+    def secret_reference(self, channel: Channel, workflow: str) -> str:
+        """The `env:NAME` reference of a secret setting (the registry accepts nothing else)."""
+        reference = self.setting(channel, workflow)
+        if not isinstance(reference, str):
+            raise TypeError(f"alerts.{channel.setting} is not an env:NAME reference")
+        return reference
+
+    def send_email(self, rows: list[_Row], render: EmailRenderer) -> _Outcome:
         outcome = _Outcome()
         to: dict[str, Mailbox] = {}
         cc: dict[str, Mailbox] = {}
@@ -425,7 +455,7 @@ class _Dispatch:
             to, cc = cc, {}
         notes = [str(r.payload["note"]) for r, _ in addressed if r.payload.get("note")]
         view = self.view([r for r, _ in addressed], notes)
-        text, html = render_email(view)
+        text, html = render(view)
         message = compose(
             subject=view.subject, sender=self.channels.sender, to=list(to.values()),
             cc=list(cc.values()), text=text, html=html, date=self.clock(),
@@ -443,26 +473,18 @@ class _Dispatch:
                 outcome.sent[row.id] = result.message_id
         return outcome
 
-    def send_slack(self, rows: list[_Row]) -> _Outcome:
+    def send_slack(self, rows: list[_Row], render: SlackRenderer) -> _Outcome:
         workflow = rows[0].workflow
-        spec = self.registry.workflows.get(workflow)
-        reference = spec.alerts.slack_webhook if spec is not None else None
-        if not reference:
-            raise ChannelConfigError(
-                f"Slack: workflow '{workflow}' has no alerts.slack_webhook in the registry")
+        reference = self.secret_reference(SLACK, workflow)
         url = resolve_secret(reference, f"Slack webhook of workflow '{workflow}'",
                              self.channels.env_file)
-        answer = self.channels.slack().post(url, slack_message(self.view(rows)),
+        answer = self.channels.slack().post(url, render(self.view(rows)),
                                             variable=reference[4:])
-        return _Outcome(sent={r.id: f"slack:{answer}" for r in rows})
+        return _Outcome(sent={r.id: f"{SLACK.name}:{answer}" for r in rows})
 
-    def send_pagerduty(self, rows: list[_Row]) -> _Outcome:
+    def send_pagerduty(self, rows: list[_Row], render: ItemRenderer[dict[str, Any]]) -> _Outcome:
         (row,) = rows
-        spec = self.registry.workflows.get(row.workflow)
-        reference = spec.alerts.pagerduty_routing_key if spec is not None else None
-        if not reference:
-            raise ChannelConfigError(f"PagerDuty Events: workflow '{row.workflow}' has no "
-                                     "alerts.pagerduty_routing_key in the registry")
+        reference = self.secret_reference(PAGERDUTY, row.workflow)
         action = row.payload.get("pd_action")
         dedup_key = str(row.payload.get("pd_dedup_key") or row.subject_ref)
         key = resolve_secret(reference, f"PagerDuty routing key of workflow '{row.workflow}'",
@@ -474,23 +496,23 @@ class _Dispatch:
             view = self.view(rows)
             answer = events.trigger(key, variable=reference[4:], dedup_key=dedup_key,
                                     severity=str(row.payload.get("pd_severity", "warning")),
-                                    **pagerduty_trigger(view, view.items[0]))
+                                    **render(view, view.items[0]))
         else:
-            raise ChannelError(f"PagerDuty Events: unknown action {action!r}", retriable=False)
+            raise ChannelError(f"{PAGERDUTY.title}: unknown action {action!r}", retriable=False)
         return _Outcome(sent={row.id: answer})
 
-    def send_jira(self, rows: list[_Row]) -> _Outcome:
+    def send_jira(
+        self, rows: list[_Row], render: ItemRenderer[tuple[str, dict[str, Any]]]
+    ) -> _Outcome:
         (row,) = rows
         if row.kind != RISK_REVIEW:
-            raise ChannelError(f"Jira ticket: only risk reviews get a ticket, not {row.kind}",
+            raise ChannelError(f"{JIRA.title}: only risk reviews get a ticket, not {row.kind}",
                                retriable=False)
-        spec = self.registry.workflows.get(row.workflow)
-        target = spec.alerts.jira_risk_review if spec is not None else None
-        if target is None:
-            raise ChannelConfigError(f"Jira ticket: workflow '{row.workflow}' has no "
-                                     "alerts.jira_risk_review in the registry")
+        target = self.setting(JIRA, row.workflow)
+        if not isinstance(target, JiraRiskReview):
+            raise TypeError(f"alerts.{JIRA.setting} is not a JiraRiskReview")
         view = self.view(rows)
-        summary, description = jira_ticket(view, view.items[0])
+        summary, description = render(view, view.items[0])
         owner = self.registry.people.get(row.recipient)
         key, created = self.channels.jira().ensure_ticket(
             project=target.project, issue_type=target.issue_type, summary=summary,
@@ -501,12 +523,28 @@ class _Dispatch:
         return _Outcome(sent={row.id: key})
 
 
-SENDERS: dict[str, Callable[[_Dispatch, list[_Row]], _Outcome]] = {
-    EMAIL: _Dispatch.send_email,
-    SLACK: _Dispatch.send_slack,
-    PAGERDUTY: _Dispatch.send_pagerduty,
-    JIRA: _Dispatch.send_jira,
-}
+@dataclass(frozen=True)
+class Delivery(Generic[R]):
+    """How the shell delivers a channel of `rules.channels`: its sender, and the renderer it
+    writes with (from `accountability.alert_render`), bound here so each pair is typed."""
+
+    channel: Channel
+    send: Callable[[_Dispatch, list[_Row], R], _Outcome]
+    render: R
+
+    def __call__(self, run: _Dispatch, rows: list[_Row]) -> _Outcome:
+        return self.send(run, rows, self.render)
+
+
+_DELIVERIES: Final[tuple[Delivery[Any], ...]] = (
+    Delivery(EMAIL, _Dispatch.send_email, render_email),
+    Delivery(SLACK, _Dispatch.send_slack, slack_message),
+    Delivery(PAGERDUTY, _Dispatch.send_pagerduty, pagerduty_trigger),
+    Delivery(JIRA, _Dispatch.send_jira, jira_ticket),
+)
+DELIVERIES: Final[Mapping[str, Delivery[Any]]] = {d.channel.name: d for d in _DELIVERIES}
+"""One line per channel of `rules.channels.CHANNELS` (`tests/alerts/test_channel_table.py`
+checks that none is missing)."""
 
 
 def enqueue_reminders(factory: sessionmaker[Session], registry: Registry, now: datetime) -> int:

@@ -7,7 +7,9 @@ from typing import Any
 
 from rich.table import Table
 
-from rules.registry import METRICS
+from rules.facts import WeekScore
+from rules.metrics import METRICS, Metric
+from storage.evaluations import week_score
 from storage.models import Finding, RiskReview, Scorecard
 
 
@@ -33,11 +35,13 @@ def finding_json(row: Finding) -> dict[str, Any]:
 
 
 def scorecard_json(row: Scorecard) -> dict[str, Any]:
+    """The metrics, then their spreads (decision latency's p90), in `rules.metrics` order."""
+    score = week_score(row)
     return {
         "workflow": row.workflow,
         "week": row.week,
-        **{metric: getattr(row, metric) for metric in METRICS},
-        "decision_latency_p90_hours": row.decision_latency_p90_hours,
+        **{metric.name: metric.read(score) for metric in METRICS},
+        **{metric.spread.name: metric.spread.read(score) for metric in METRICS if metric.spread},
         "breaches": list(row.breaches),
         "recommendation": row.recommendation,
         "recommendation_rule": row.recommendation_rule,
@@ -77,23 +81,23 @@ def findings_table(rows: list[Finding]) -> Table:
     return table
 
 
-def _value(value: float | int | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.2f}" if isinstance(value, float) else str(value)
+def _cell(metric: Metric, score: WeekScore) -> str:
+    """The metric as the digest writes it, its spread in brackets: `12.50 (40.00)`."""
+    text = metric.format(metric.read(score))
+    if metric.spread is None:
+        return text
+    return f"{text} ({metric.format(metric.spread.read(score))})"
 
 
 def scorecard_table(rows: list[Scorecard]) -> Table:
     table = Table(title="Weekly scorecards")
-    for column in ("workflow", "week", "thru", "quality Δ", "exceptions", "rework",
-                   "latency h (p90)", "unauth.", "breaches", "recommendation"):
+    for column in ("workflow", "week", *(m.column for m in METRICS), "breaches",
+                   "recommendation"):
         table.add_column(column)
     for row in rows:
-        latency = f"{_value(row.decision_latency_hours)} ({_value(row.decision_latency_p90_hours)})"
-        table.add_row(row.workflow, row.week, _value(row.throughput), _value(row.quality_trend),
-                      _value(row.exception_rate), _value(row.rework_volume), latency,
-                      _value(row.unauthorized_changes), ", ".join(row.breaches) or "—",
-                      row.recommendation)
+        score = week_score(row)
+        table.add_row(row.workflow, row.week, *(_cell(m, score) for m in METRICS),
+                      ", ".join(row.breaches) or "—", row.recommendation)
     return table
 
 

@@ -24,6 +24,7 @@ from dotenv import dotenv_values
 from accountability.registry_file import load_registry_file
 from accountability.settings import Settings, load_settings
 from connectors.outbound import register_secret
+from rules.channels import CHANNELS
 from rules.registry import Registry, RegistryError
 
 SECRET_VARIABLES = ("JIRA_API_TOKEN", "JIRA_PAT", "PAGERDUTY_API_TOKEN", "SMTP_PASSWORD")
@@ -48,8 +49,9 @@ def flow_settings() -> Settings:
 def secret_variables(registry: Registry | None) -> list[str]:
     names = list(SECRET_VARIABLES)
     for workflow in registry.workflows.values() if registry else ():
-        for reference in (workflow.alerts.slack_webhook, workflow.alerts.pagerduty_routing_key):
-            if reference and reference.startswith("env:"):
+        for channel in CHANNELS:
+            reference = channel.setting_of(workflow.alerts) if channel.secret else None
+            if isinstance(reference, str) and reference.startswith("env:"):
                 names.append(reference[4:])
     return sorted(set(names))
 

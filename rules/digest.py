@@ -37,7 +37,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
 from rules.facts import Finding, ReviewState, WeekScore
-from rules.registry import METRICS, Registry, Threshold, Workflow
+from rules.metrics import METRICS, Metric, Value, metric, plain_number
+from rules.registry import Registry, Threshold, Workflow
 from rules.weeks import monday, shift_week, week_bounds, weeks_between
 
 TREND_WEEKS: Final = 8
@@ -53,27 +54,10 @@ REGISTRY_GAP: Final = "registry_gap"
 ACTIONS: Final = ("stop", "pause", "stabilize")
 """Recommendations that ask leadership to act, most severe first."""
 
-METRIC_LABELS: Final[Mapping[str, str]] = {
-    "throughput": "Throughput",
-    "quality_trend": "Quality trend",
-    "exception_rate": "Exception rate",
-    "rework_volume": "Rework volume",
-    "decision_latency_hours": "Decision latency (h)",
-    "unauthorized_changes": "Unauthorized changes",
-}
+METRIC_LABELS: Final[Mapping[str, str]] = {m.name: m.label for m in METRICS}
+"""Labels by metric name, from `rules.metrics` (for readers that hold a name)."""
 
-METRIC_HINTS: Final[Mapping[str, str]] = {
-    "throughput": "items resolved in the week",
-    "quality_trend": "share not reopened, minus the mean of the 4 weeks before",
-    "exception_rate": "incidents and escalations per resolved item",
-    "rework_volume": "reopens and work handed back to an earlier owner",
-    "decision_latency_hours": "median hours to a decision or an acknowledgement",
-    "unauthorized_changes": "ownership changes made without authority",
-}
-
-COUNT_METRICS: Final = frozenset({"throughput", "rework_volume", "unauthorized_changes"})
-
-Value = float | int | None
+METRIC_HINTS: Final[Mapping[str, str]] = {m.name: m.hint for m in METRICS}
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -144,7 +128,7 @@ class MetricLine:
     change_text: str  # "+3", "-0.66", "no change", "no data last week", "—"
     trend: tuple[Value, ...]  # aligned with `WorkflowDigest.trend_weeks`
     trend_breached: tuple[bool, ...]
-    p90: float | None = None  # decision latency only
+    p90: float | None = None  # the metric's spread (`Metric.spread`): decision latency only
 
     @property
     def text(self) -> str:
@@ -303,28 +287,14 @@ class Digest:
 # --- formatting (shared by every rendering, so the HTML, text and artifact agree) ------------
 
 
-def format_value(metric: str, value: Value) -> str:
-    """Counts as integers, rates and hours with two decimals; None (not measurable) as "—"."""
-    if value is None:
-        return "—"
-    if metric in COUNT_METRICS:
-        return str(int(value))
-    return f"{float(value):.2f}"
+def format_value(metric_name: str, value: Value) -> str:
+    """`Metric.format` by name, for templates and charts, which hold a `MetricLine.metric`."""
+    return metric(metric_name).format(value)
 
 
-def format_change(metric: str, change: float | int | None) -> str:
-    if change is None:
-        return "—"
-    if metric in COUNT_METRICS:
-        whole = int(change)
-        return "no change" if whole == 0 else f"{whole:+d}"
-    return "no change" if round(float(change), 2) == 0 else f"{float(change):+.2f}"
-
-
-def plain_number(value: float) -> str:
-    """15.0 → '15', 0.2 → '0.2', -0.1 → '-0.1' (thresholds as the registry writes them)."""
-    rounded = round(float(value), 3)
-    return str(int(rounded)) if rounded.is_integer() else f"{rounded:.3f}".rstrip("0")
+def format_change(metric_name: str, change: Value) -> str:
+    """`Metric.format_change` by name."""
+    return metric(metric_name).format_change(change)
 
 
 def threshold_text(threshold: Threshold | None) -> str:
@@ -438,9 +408,9 @@ def _workflow(
     trend_weeks = tuple(window[first:]) if first is not None else ()
     thresholds = workflow.scorecard.thresholds
     metrics = tuple(
-        _metric_line(metric, thresholds.get(metric), current, previous, previous_week,
+        _metric_line(row, thresholds.get(row.name), current, previous, previous_week,
                      [scores.get(w) for w in trend_weeks])
-        for metric in METRICS
+        for row in METRICS
     ) if trend_weeks else ()
     earlier = [w for w in scores if monday(w) <= monday(week)]
     last_data = max(earlier, key=monday) if earlier else None
@@ -471,7 +441,7 @@ def _workflow(
 
 
 def _metric_line(
-    metric: str,
+    row: Metric,
     threshold: Threshold | None,
     current: WeekScore | None,
     previous: WeekScore | None,
@@ -479,8 +449,9 @@ def _metric_line(
     trend: Sequence[WeekScore | None],
 ) -> MetricLine:
     """`current` None: the week has no data; the line only carries the trend (for the chart)."""
-    value = metric_value(current, metric) if current is not None else None
-    before = metric_value(previous, metric) if previous is not None else None
+    metric = row.name
+    value = row.read(current) if current is not None else None
+    before = row.read(previous) if previous is not None else None
     change: float | int | None = None
     if value is not None and before is not None:
         change = value - before
@@ -491,11 +462,11 @@ def _metric_line(
     elif value is None or before is None:
         change_text = "—"
     else:
-        change_text = format_change(metric, change)
+        change_text = row.format_change(change)
     return MetricLine(
         metric=metric,
-        label=METRIC_LABELS[metric],
-        hint=METRIC_HINTS[metric],
+        label=row.label,
+        hint=row.hint,
         value=value,
         threshold=threshold_text(threshold),
         threshold_min=threshold.min if threshold is not None else None,
@@ -504,23 +475,10 @@ def _metric_line(
         previous=before,
         change=change,
         change_text=change_text,
-        trend=tuple(metric_value(s, metric) if s is not None else None for s in trend),
+        trend=tuple(row.read(s) if s is not None else None for s in trend),
         trend_breached=tuple(s is not None and metric in s.breaches for s in trend),
-        p90=(current.decision_latency_p90_hours
-             if current is not None and metric == "decision_latency_hours" else None),
+        p90=row.spread.read(current) if current is not None and row.spread else None,
     )
-
-
-def metric_value(score: WeekScore, metric: str) -> Value:
-    values: dict[str, Value] = {
-        "throughput": score.throughput,
-        "quality_trend": score.quality_trend,
-        "exception_rate": score.exception_rate,
-        "rework_volume": score.rework_volume,
-        "decision_latency_hours": score.decision_latency_hours,
-        "unauthorized_changes": score.unauthorized_changes,
-    }
-    return values[metric]
 
 
 # --- governance ------------------------------------------------------------------------------

@@ -11,18 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from rules.metrics import metric
 from rules.registry import Registry, Workflow
 
 STAGE_OWNER = "stage-owner"
-
-METRIC_LABELS = {
-    "throughput": "Throughput (items done / week)",
-    "quality_trend": "Quality trend (vs. 4-week mean)",
-    "exception_rate": "Exception rate",
-    "rework_volume": "Rework volume",
-    "decision_latency_hours": "Decision latency (median hours)",
-    "unauthorized_changes": "Unauthorized ownership changes",
-}
 
 
 class UnknownWorkflowError(LookupError):
@@ -215,13 +207,13 @@ def _delegations(
 
 def _thresholds(workflow: Workflow) -> tuple[ThresholdView, ...]:
     views = []
-    for metric, threshold in workflow.scorecard.thresholds.items():
+    for name, threshold in workflow.scorecard.thresholds.items():
         bounds = []
         if threshold.min is not None:
             bounds.append(f"at least {_number(threshold.min)}")
         if threshold.max is not None:
             bounds.append(f"at most {_number(threshold.max)}")
-        views.append(ThresholdView(metric, METRIC_LABELS.get(metric, metric), ", ".join(bounds)))
+        views.append(ThresholdView(name, metric(name).long_label, ", ".join(bounds)))
     return tuple(views)
 
 

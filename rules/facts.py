@@ -125,7 +125,10 @@ class ReviewState:
 
 @dataclass(frozen=True, slots=True)
 class WeekScore:
-    """One workflow's scorecard for one ISO week (SPEC §5, §8 `scorecard --json`)."""
+    """One workflow's scorecard for one ISO week (SPEC §5, §8 `scorecard --json`).
+
+    The metric fields are named as the rows of `rules.metrics`, and as the `scorecards`
+    columns: readers go through the table, storage copies by name."""
 
     workflow: str
     week: str  # 2026-W48

@@ -28,9 +28,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
+from rules import metrics
 from rules.escalation_map import UnknownWorkflowError
 from rules.facts import ReviewState, WeekScore
-from rules.registry import METRICS, Registry, Threshold, Workflow
+from rules.metrics import METRIC_NAMES, Value, plain_number
+from rules.registry import Registry, Threshold, Workflow
 from rules.weeks import monday, week_bounds, weeks_between
 
 STOP_AFTER_WEEKS = 3
@@ -40,10 +42,11 @@ PAUSE_FACTOR = 2
 """`pause` when unauthorized changes or the exception rate reach this multiple of their max."""
 
 PAUSE_METRICS = ("unauthorized_changes", "exception_rate")
+"""The metrics whose 2× breach pauses, in the order the `pause` sentence lists them. A policy
+(SPEC §5 "default policy, configurable"), not part of what a metric is, so it stays here; each
+must be a metric where too high is bad (`Direction.MAX`), since the rule reads `max`."""
 
 CLOSED = "closed"
-
-Value = float | int | None
 
 
 def workflow_of(registry: Registry, workflow_id: str) -> Workflow:
@@ -58,18 +61,6 @@ def review_id(workflow_id: str, week: str) -> str:
     return f"{workflow_id}-{week}"
 
 
-def metric_values(score: WeekScore) -> dict[str, Value]:
-    """The six metrics of a score by their SPEC names."""
-    return {
-        "throughput": score.throughput,
-        "quality_trend": score.quality_trend,
-        "exception_rate": score.exception_rate,
-        "rework_volume": score.rework_volume,
-        "decision_latency_hours": score.decision_latency_hours,
-        "unauthorized_changes": score.unauthorized_changes,
-    }
-
-
 def is_breach(threshold: Threshold, value: Value) -> bool:
     """Strictly below `min` or strictly above `max`; None never breaches."""
     if value is None:
@@ -80,11 +71,11 @@ def is_breach(threshold: Threshold, value: Value) -> bool:
 
 
 def breaches(workflow: Workflow, values: Mapping[str, Value]) -> tuple[str, ...]:
-    """Names of the metrics breaching the workflow's thresholds, in `METRICS` order."""
+    """Names of the metrics breaching the workflow's thresholds, in table order."""
     thresholds = workflow.scorecard.thresholds
     return tuple(
         metric
-        for metric in METRICS
+        for metric in METRIC_NAMES
         if metric in thresholds and is_breach(thresholds[metric], values.get(metric))
     )
 
@@ -114,7 +105,7 @@ def reviews_to_open(
             runs = {}
         previous = start
         runs = {metric: runs.get(metric, 0) + 1 for metric in score.breaches}
-        triggered = tuple(metric for metric in METRICS if runs.get(metric, 0) >= needed)
+        triggered = tuple(metric for metric in METRIC_NAMES if runs.get(metric, 0) >= needed)
         rid = review_id(workflow_id, score.week)
         if not triggered or rid in taken or week_bounds(score.week, tz)[1] > opened_at:
             continue
@@ -156,7 +147,7 @@ def recommend(
         return "stop", stop
     if not score.has_data:
         return "continue", f"continue: no data for {score.week}, so nothing to judge"
-    values = metric_values(score)
+    values = metrics.values(score)
     thresholds = workflow.scorecard.thresholds
     pauses = [
         reason
@@ -211,26 +202,20 @@ def _pause_reason(metric: str, threshold: Threshold, value: Value) -> str | None
     if value < bar:
         return None
     return (
-        f"{metric} is {_number(value)}, at least twice its limit of "
-        f"{_number(threshold.max)} (≥ {_number(bar)})"
+        f"{metric} is {plain_number(value)}, at least twice its limit of "
+        f"{plain_number(threshold.max)} (≥ {plain_number(bar)})"
     )
 
 
 def _breach_reason(metric: str, threshold: Threshold | None, value: Value) -> str:
     if threshold is not None and value is not None:
         if threshold.min is not None and value < threshold.min:
-            return f"{metric} is {_number(value)}, below its minimum of {_number(threshold.min)}"
+            return (f"{metric} is {plain_number(value)}, below its minimum of "
+                    f"{plain_number(threshold.min)}")
         if threshold.max is not None and value > threshold.max:
-            return f"{metric} is {_number(value)}, above its maximum of {_number(threshold.max)}"
+            return (f"{metric} is {plain_number(value)}, above its maximum of "
+                    f"{plain_number(threshold.max)}")
     return f"{metric} breaches its threshold"
-
-
-def _number(value: float | int) -> str:
-    """6 → '6', 15.0 → '15', 0.2 → '0.2', 1/3 → '0.333' (never an exponent)."""
-    rounded = round(float(value), 3)
-    if rounded.is_integer():
-        return str(int(rounded))
-    return f"{rounded:.3f}".rstrip("0")
 
 
 def open_reviews(reviews: Collection[ReviewState], workflow_id: str) -> list[ReviewState]:

@@ -17,8 +17,10 @@ Email always goes out; a workflow's `alerts` block adds channels (SPEC §3):
 | risk_review_closed   | outcome owner, risk owner     | webhook | resolve review id | —          |
 | risk_review_reminder | outcome owner, risk owner     | —       | —                 | —          |
 
-The recipient of a Slack row is `webhook`, of a PagerDuty row `events`: one each per event.
-Secrets stay `env:NAME` references in the registry; nothing of them is copied into a row.
+The channels themselves (names, the `alerts` field that switches each on, the recipient of
+Slack's and PagerDuty's one row per event: `webhook`, `events`) are `rules.channels`; this
+module only decides who hears about which event. Secrets stay `env:NAME` references in the
+registry; nothing of them is copied into a row.
 """
 
 from __future__ import annotations
@@ -29,16 +31,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from rules.channels import EMAIL, JIRA, PAGERDUTY, Channel, extra_channels
 from rules.facts import Finding, ReviewState, Verdict
 from rules.registry import Registry
 from rules.registry.models import STAGE_OWNER
-
-EMAIL = "email"
-SLACK = "slack"
-PAGERDUTY = "pagerduty"
-JIRA = "jira"
-WEBHOOK = "webhook"
-EVENTS = "events"
 
 UNAUTHORIZED_CHANGE = "unauthorized_change"
 RISK_REVIEW = "risk_review"
@@ -54,7 +50,7 @@ class Alert:
     dedup_key: str
     kind: str  # one of KINDS
     workflow: str
-    channel: str  # email | slack | pagerduty | jira
+    channel: str  # a `rules.channels` name: email | slack | pagerduty | jira
     recipient: str  # a registry person id; `webhook` (slack); `events` (pagerduty)
     subject_ref: str  # finding key | risk review id
     payload: dict[str, Any]
@@ -105,16 +101,26 @@ def _alerts(
     identity = key_subject or subject
     return [
         Alert(
-            dedup_key=f"{kind}:{identity}:{EMAIL}:{person}",
+            dedup_key=f"{kind}:{identity}:{EMAIL.name}:{person}",
             kind=kind,
             workflow=workflow,
-            channel=EMAIL,
+            channel=EMAIL.name,
             recipient=person,
             subject_ref=subject,
             payload=payload | {"role": role} | ({"note": note} if note else {}),
         )
         for person, role, note in _addressed(registry, workflow, to, cc)
     ]
+
+
+_Route = tuple[str, dict[str, Any]]
+"""(recipient, payload) of a channel's row for one event."""
+
+
+def _every_event(channel: Channel, payload: dict[str, Any]) -> _Route | None:
+    """A channel with one recipient per event gets every event it is given; one addressed to
+    people only the events that name them."""
+    return None if channel.recipient is None else (channel.recipient, payload)
 
 
 def _extra_channels(
@@ -127,17 +133,23 @@ def _extra_channels(
     pagerduty: PagerDutyAction | None = None,
     jira_owner: str | None = None,
 ) -> list[Alert]:
-    """The rows the workflow's `alerts` block adds: Slack, PagerDuty Events, a Jira ticket."""
-    alerts = registry.workflows[workflow].alerts
-    rows: list[tuple[str, str, dict[str, Any]]] = []
-    if alerts.slack_webhook:
-        rows.append((SLACK, WEBHOOK, payload))
-    if alerts.pagerduty_routing_key and pagerduty is not None:
-        rows.append((PAGERDUTY, EVENTS, payload | {
+    """The rows the workflow's `alerts` block adds, one per channel it switches on.
+
+    A channel with one recipient per event (Slack's webhook) carries every event as it is;
+    PagerDuty only an event with an action (`pagerduty`), which its row carries; a Jira ticket
+    only an event with an owner to assign it to (`jira_owner`: a risk review).
+    """
+    routes: dict[Channel, _Route | None] = {
+        PAGERDUTY: None if pagerduty is None else _every_event(PAGERDUTY, payload | {
             "pd_action": pagerduty.action, "pd_dedup_key": pagerduty.dedup_key,
-            "pd_severity": pagerduty.severity}))
-    if alerts.jira_risk_review and jira_owner is not None:
-        rows.append((JIRA, jira_owner, payload))
+            "pd_severity": pagerduty.severity}),
+        JIRA: None if jira_owner is None else (jira_owner, payload),
+    }
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    for channel in extra_channels(registry.workflows[workflow].alerts):
+        route = routes[channel] if channel in routes else _every_event(channel, payload)
+        if route is not None:
+            rows.append((channel.name, *route))
     return [
         Alert(dedup_key=f"{kind}:{subject}:{channel}:{recipient}", kind=kind, workflow=workflow,
               channel=channel, recipient=recipient, subject_ref=subject, payload=body)

@@ -50,8 +50,9 @@ from datetime import datetime, timedelta, tzinfo
 from fractions import Fraction
 
 from rules.facts import ItemHistory, ReviewState, Verdict, WeekScore
+from rules.metrics import values
 from rules.registry import Registry, Stage, Workflow
-from rules.reviews import breaches, metric_values, open_reviews, recommend, workflow_of
+from rules.reviews import breaches, open_reviews, recommend, workflow_of
 from rules.weeks import monday, shift_week, week_bounds, weeks_between
 
 QUALITY_HISTORY_WEEKS = 4
@@ -339,7 +340,7 @@ def _score(workflow: Workflow, week: str, tally: _Tally, index: int) -> WeekScor
         recommendation_rule="",
         reopened=tally.reopened[index],
     )
-    return replace(score, breaches=breaches(workflow, metric_values(score)))
+    return replace(score, breaches=breaches(workflow, values(score)))
 
 
 def _quality_rate(tally: _Tally, index: int) -> Fraction | None:

@@ -1,5 +1,6 @@
-"""What the weekly digest reads (scorecards, decisions, findings, dead alerts) and the record of
-its sends (`digest_sends`, one row per week)."""
+"""What the weekly digest reads (scorecards, decisions, findings; dead alerts are
+`storage.repo.dead_alerts`, as `alert --status` reads them) and the record of its sends
+(`digest_sends`, one row per week)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import AlertOutbox, Decision, DigestSend, Finding, Scorecard
+from storage.models import Decision, DigestSend, Finding, Scorecard
 from storage.upsert import upsert
 
 DIGEST_FINDING_TYPES = ("unauthorized_change", "ownership_churn")
@@ -41,12 +42,6 @@ def week_findings(session: Session, start: datetime, end: datetime) -> list[Find
 def open_registry_gaps(session: Session) -> list[Finding]:
     query = (select(Finding).where(Finding.type == "registry_gap", Finding.status == "open")
              .order_by(Finding.workflow, Finding.key))
-    return list(session.scalars(query))
-
-
-def dead_alerts(session: Session) -> list[AlertOutbox]:
-    query = (select(AlertOutbox).where(AlertOutbox.status == "dead")
-             .order_by(AlertOutbox.created_at.desc(), AlertOutbox.id.desc()))
     return list(session.scalars(query))
 
 

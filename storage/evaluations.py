@@ -8,7 +8,7 @@ survive re-evaluation, which is what "ratified findings stay ratified" means in 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -193,16 +193,26 @@ def stored_scores(session: Session, before: str) -> list[WeekScore]:
     """The stored scorecards of the weeks before `before` (ISO week names sort in time)."""
     query = select(Scorecard).where(Scorecard.week < before).order_by(Scorecard.workflow,
                                                                      Scorecard.week)
-    return [
-        WeekScore(workflow=r.workflow, week=r.week, throughput=r.throughput,
-                  quality_trend=r.quality_trend, exception_rate=r.exception_rate,
-                  rework_volume=r.rework_volume, decision_latency_hours=r.decision_latency_hours,
-                  decision_latency_p90_hours=r.decision_latency_p90_hours,
-                  unauthorized_changes=r.unauthorized_changes, breaches=tuple(r.breaches),
-                  recommendation=r.recommendation,
-                  recommendation_rule=r.recommendation_rule or "", reopened=r.reopened)
-        for r in session.scalars(query)
-    ]
+    return [week_score(r) for r in session.scalars(query)]
+
+
+_STORED_FIELDS = tuple(f.name for f in fields(WeekScore) if f.name in Scorecard.__table__.c)
+"""The `WeekScore` fields a `scorecards` row stores, each in the column of its name."""
+
+
+def week_score(row: Scorecard) -> WeekScore:
+    """A stored scorecard as the rules read it: the inverse of `save_scorecards`.
+
+    Every field is copied from the column of the same name, so a metric added to `WeekScore`
+    and to `Scorecard` (with its migration) needs no line here. A row of a week without data
+    is recognised by its null exception rate: the scorecard rule gives every measured week
+    one (0.0 included) and a week without any event none, so such a row is "no data", never
+    measured zeros.
+    """
+    stored: dict[str, Any] = {name: getattr(row, name) for name in _STORED_FIELDS}
+    stored.update(breaches=tuple(row.breaches), recommendation_rule=row.recommendation_rule or "",
+                  has_data=row.exception_rate is not None)
+    return WeekScore(**stored)
 
 
 def review_states(session: Session, workflow: str | None = None) -> list[ReviewState]:

@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from rules.channels import CHANNEL_NAMES
 from storage.types import UTCDateTime, json_type
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -53,7 +54,7 @@ FINDING_TYPES = (
 FINDING_STATUSES = ("open", "ratified", "resolved")
 RISK_REVIEW_STATUSES = ("open", "acknowledged", "closed")
 DECISIONS = ("continue", "stabilize", "pause", "stop")
-ALERT_CHANNELS = ("email", "slack", "pagerduty", "jira")
+ALERT_CHANNELS = CHANNEL_NAMES  # a new channel changes this CHECK: it needs a migration
 ALERT_STATUSES = ("pending", "sending", "sent", "dead")
 EVENT_SOURCES = ("jira", "pagerduty")
 ACTOR_KINDS = ("user", "service", "escalation_policy", "integration", "automation", "unknown")

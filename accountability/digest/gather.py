@@ -8,6 +8,7 @@ template sees it; a link is kept only when it is an http(s) URL.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from rules.facts import WeekScore
 from rules.registry import LoadedRegistry, RegistryIssue
 from rules.weeks import shift_week, week_bounds, weeks_between
 from storage import digests as store
-from storage import evaluations
+from storage import evaluations, repo
 from storage.models import AlertOutbox, Decision, Finding, Scorecard
 
 TITLE_LIMIT = 200
@@ -56,33 +57,16 @@ def gather(
                                                                       week])],
         reviews=evaluations.review_states(session),
         findings=[finding(row, base) for row in rows],
-        dead_alerts=[dead_alert(row) for row in store.dead_alerts(session)],
+        dead_alerts=[dead_alert(row) for row in repo.dead_alerts(session)],
         registry_warnings=[warning(issue) for issue in loaded.warnings],
     )
 
 
 def week_score(row: Scorecard) -> WeekScore:
-    """A stored scorecard; a row whose exception rate is null measured nothing.
-
-    The scorecard rule gives every measured week an exception rate (a float, 0.0 included) and
-    a week without any event none, so a stored row of a week without data (zeros and nulls) is
-    recognised as "no data" and never shown as measured zeros.
-    """
-    return WeekScore(
-        workflow=row.workflow,
-        week=row.week,
-        throughput=row.throughput,
-        quality_trend=row.quality_trend,
-        exception_rate=row.exception_rate,
-        rework_volume=row.rework_volume,
-        decision_latency_hours=row.decision_latency_hours,
-        decision_latency_p90_hours=row.decision_latency_p90_hours,
-        unauthorized_changes=row.unauthorized_changes,
-        breaches=tuple(row.breaches),
-        recommendation=row.recommendation,
-        recommendation_rule=one_line(row.recommendation_rule or row.recommendation, REASON_LIMIT),
-        has_data=row.exception_rate is not None,
-    )
+    """A stored scorecard (`storage.evaluations.week_score`: a row whose exception rate is null
+    measured nothing), its recommendation sentence made one safe line."""
+    return replace(evaluations.week_score(row), recommendation_rule=one_line(
+        row.recommendation_rule or row.recommendation, REASON_LIMIT))
 
 
 def decision(row: Decision) -> DecisionRecord:

@@ -17,14 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 
-METRICS: Final[tuple[str, ...]] = (
-    "throughput",
-    "quality_trend",
-    "exception_rate",
-    "rework_volume",
-    "decision_latency_hours",
-    "unauthorized_changes",
-)
+from rules.metrics import METRIC_NAMES
+
+METRICS: Final[tuple[str, ...]] = METRIC_NAMES
+"""The threshold keys a workflow's scorecard may use: the names of `rules.metrics.METRICS`."""
 
 STAGE_OWNER: Final = "stage-owner"
 """Role token: the owner of the stage the item is in, resolved at event time (SPEC §4)."""
@@ -161,7 +157,10 @@ class JiraRiskReview(_Model):
 
 
 class Alerts(_Model):
-    """Extra alert channels; email is always on. Secrets only as `env:NAME`."""
+    """Extra alert channels; email is always on. Secrets only as `env:NAME`.
+
+    Each field is the `setting` of a row of `rules.channels`, which routing and the dispatcher
+    read it through; a field here without a row there switches nothing on."""
 
     slack_webhook: EnvSecret | None = None
     pagerduty_routing_key: EnvSecret | None = None
