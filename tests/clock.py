@@ -13,6 +13,7 @@ SQLite), and is inherited by the processes it starts. Two uses:
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
@@ -28,7 +29,11 @@ def preload_env() -> dict[str, str]:
     """The variables that load libfaketime into a process (its library path, real monotonic
     clocks so timeouts and asyncio keep real durations)."""
     _, env = libfaketime.get_reload_information()
-    return dict(env)
+    env = dict(env)
+    inherited = os.environ.get("LD_LIBRARY_PATH")
+    if inherited and env.get("LD_LIBRARY_PATH") not in inherited.split(os.pathsep):
+        env["LD_LIBRARY_PATH"] += os.pathsep + inherited  # keep what the caller's path loads
+    return env
 
 
 def pinned_env(moment: datetime) -> dict[str, str]:
@@ -43,9 +48,7 @@ def main(args: list[str]) -> int:
         "FAKETIME": f"+{AHEAD.days}d",
         REAL_TIME_VARIABLE: str(int(time.time())),
     }
-    command = [sys.executable, "-m", "pytest", *args]
-    os.execve(sys.executable, command, env)
-    return 0  # not reached: execve replaces this process
+    return subprocess.call([sys.executable, "-m", "pytest", *args], env=env)
 
 
 if __name__ == "__main__":
