@@ -13,7 +13,6 @@ SQLite), and is inherited by the processes it starts. Two uses:
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
@@ -29,11 +28,7 @@ def preload_env() -> dict[str, str]:
     """The variables that load libfaketime into a process (its library path, real monotonic
     clocks so timeouts and asyncio keep real durations)."""
     _, env = libfaketime.get_reload_information()
-    env = dict(env)
-    inherited = os.environ.get("LD_LIBRARY_PATH")
-    if inherited and env.get("LD_LIBRARY_PATH") not in inherited.split(os.pathsep):
-        env["LD_LIBRARY_PATH"] += os.pathsep + inherited  # keep what the caller's path loads
-    return env
+    return dict(env)
 
 
 def pinned_env(moment: datetime) -> dict[str, str]:
@@ -48,7 +43,9 @@ def main(args: list[str]) -> int:
         "FAKETIME": f"+{AHEAD.days}d",
         REAL_TIME_VARIABLE: str(int(time.time())),
     }
-    return subprocess.call([sys.executable, "-m", "pytest", *args], env=env)
+    command = [sys.executable, "-m", "pytest", *args]
+    os.execve(sys.executable, command, env)
+    return 0  # not reached: execve replaces this process
 
 
 if __name__ == "__main__":
