@@ -64,10 +64,10 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from accountability import evaluate as evaluation  # noqa: E402
-from accountability import governance  # noqa: E402
 from accountability.clock import system_clock  # noqa: E402
-from accountability.registry_file import load_registry_file  # noqa: E402
+from accountability.config.registry_file import load_registry_file  # noqa: E402
+from accountability.usecases import evaluate as evaluation  # noqa: E402
+from accountability.usecases import governance  # noqa: E402
 from rules import findings as finding_rules  # noqa: E402
 from rules.authority import decision_for  # noqa: E402
 from rules.ownership import jira_events, pagerduty_events  # noqa: E402

@@ -57,7 +57,7 @@ from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from accountability.sync import (  # noqa: E402
+from accountability.usecases.sync import (  # noqa: E402
     DEFAULT_OVERLAP,
     INCIDENT_CHUNK,
     JIRA_BATCH,

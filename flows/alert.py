@@ -12,9 +12,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from accountability import app_services
-from accountability.dispatch import Channels, DispatchPolicy, dispatch
-from accountability.registry_file import load_registry_file
+from accountability.config.registry_file import load_registry_file
+from accountability.usecases import databases
+from accountability.usecases.dispatch import Channels, DispatchPolicy, dispatch
 from flows.secrets import flow_settings
 
 
@@ -23,7 +23,7 @@ def dispatch_alerts() -> dict[str, Any]:
     settings = flow_settings()
     loaded = load_registry_file(settings.registry)
     policy = DispatchPolicy(max_attempts=settings.alert_max_attempts)
-    with app_services.database(settings.database_url) as factory:
+    with databases.open_database(settings.database_url) as factory:
         report = dispatch(factory, loaded.registry, Channels.from_settings(settings),
                           policy=policy)
     return report.as_dict() | {"line": report.line()}

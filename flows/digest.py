@@ -14,9 +14,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from accountability import app_services
-from accountability.digest import produce
-from accountability.registry_file import load_registry_file
+from accountability.config.registry_file import load_registry_file
+from accountability.usecases import databases
+from accountability.usecases.digest import produce
 from flows.secrets import flow_settings
 
 ARTIFACT_KEY = "digest"
@@ -28,7 +28,7 @@ def build_and_deliver(
 ) -> dict[str, Any]:
     settings = flow_settings()
     loaded = load_registry_file(settings.registry)
-    with app_services.database(settings.database_url) as factory:
+    with databases.open_database(settings.database_url) as factory:
         report = produce(factory, loaded, settings, week=week, send=send, force=force,
                          out=Path(out) if out else None, when_sent="skip")
     logger = get_run_logger()

@@ -11,16 +11,16 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from accountability import app_services, evaluate
-from accountability.registry_file import load_registry_file
-from accountability.settings import load_settings
+from accountability.config.registry_file import load_registry_file
+from accountability.config.settings import load_settings
+from accountability.usecases import databases, evaluate
 
 
 @task(retries=1, retry_delay_seconds=30)
 def run_evaluation(full: bool) -> dict[str, Any]:
     settings = load_settings()
     loaded = load_registry_file(settings.registry)
-    with app_services.database(settings.database_url) as factory:
+    with databases.open_database(settings.database_url) as factory:
         report = evaluate.evaluate(factory, loaded, full=full, jira_browse_base=settings.jira_url)
     return {"line": report.line(), "new_findings": dict(report.new_findings),
             "reviews_opened": report.reviews_opened, "alerts": report.alerts}

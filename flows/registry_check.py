@@ -11,9 +11,9 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from accountability import app_services
-from accountability.registry_file import load_registry_file
-from accountability.settings import load_settings
+from accountability.config.registry_file import load_registry_file
+from accountability.config.settings import load_settings
+from accountability.usecases import databases, maps
 from rules.registry import LoadedRegistry
 
 
@@ -24,13 +24,13 @@ def load(registry_path: str) -> LoadedRegistry:
 
 @task
 def record(database_url: str, loaded: LoadedRegistry) -> None:
-    app_services.record_registry(database_url, loaded)
+    databases.record_registry(database_url, loaded)
 
 
 @task
 def write_map(loaded: LoadedRegistry, workflow: str, out_dir: str) -> str:
     target = Path(out_dir) / f"{workflow}.html"
-    return str(app_services.write_escalation_map(loaded, workflow, target))
+    return str(maps.write_escalation_map(loaded, workflow, target))
 
 
 @flow(name="registry-check", log_prints=True)

@@ -29,7 +29,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
-from accountability import app_services, run_report, sync
+from accountability.usecases import databases, run_report, sync
 from flows.alert import alert_flow
 from flows.evaluate import evaluate_flow
 from flows.secrets import flow_settings
@@ -71,7 +71,7 @@ def run_flow(full: bool = False, partitioned: bool = False) -> dict[str, Any] | 
     if error:
         summary.failed.append(f"alert: {error}")
 
-    with app_services.database(settings.database_url) as factory:
+    with databases.open_database(settings.database_url) as factory:
         summary.totals = run_report.totals(factory)
         scorecard = run_report.current_scorecard(factory)
     create_table_artifact(run_report.scorecard_artifact_rows(scorecard), key="scorecard",

@@ -21,8 +21,8 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from accountability.registry_file import load_registry_file
-from accountability.settings import Settings, load_settings
+from accountability.config.registry_file import load_registry_file
+from accountability.config.settings import Settings, load_settings
 from connectors.outbound import register_secret
 from rules.channels import CHANNELS
 from rules.registry import Registry, RegistryError

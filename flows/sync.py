@@ -24,9 +24,9 @@ from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from accountability import app_services, sync
 from accountability.clock import system_clock
-from accountability.run_report import preflight
+from accountability.usecases import databases, sync
+from accountability.usecases.run_report import preflight
 from flows.limits import JIRA_API_LIMIT, PAGERDUTY_API_LIMIT, api_throttle
 from flows.secrets import flow_settings
 
@@ -41,7 +41,7 @@ def sync_jira_partition(
 ) -> list[dict[str, Any]]:
     settings = flow_settings()
     with (
-        app_services.database(settings.database_url) as factory,
+        databases.open_database(settings.database_url) as factory,
         sync.open_jira(settings, throttle=api_throttle(JIRA_API_LIMIT)) as jira,
     ):
         summary = sync.sync_jira_partition(factory, jira, partition, start=start, now=now,
@@ -56,7 +56,7 @@ def sync_pagerduty(
 ) -> list[dict[str, Any]]:
     settings = flow_settings()
     with (
-        app_services.database(settings.database_url) as factory,
+        databases.open_database(settings.database_url) as factory,
         sync.open_pagerduty(settings, throttle=api_throttle(PAGERDUTY_API_LIMIT)) as pagerduty,
     ):
         summaries = sync.sync_pagerduty(factory, pagerduty, services, start=start, now=now,

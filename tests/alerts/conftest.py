@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
-from accountability.dispatch import Channels, DispatchPolicy, JiraAccess
+from accountability.usecases.dispatch import Channels, DispatchPolicy, JiraAccess
 from connectors.email import Mailbox, SmtpConfig
 from rules.facts import ReviewState, Verdict
 from rules.registry import LoadedRegistry, Registry, parse_registry

@@ -12,10 +12,10 @@ import os
 import signal
 import sys
 
-from accountability import app_services
-from accountability import dispatch as dispatcher
-from accountability.registry_file import load_registry_file
-from accountability.settings import load_settings
+from accountability.config.registry_file import load_registry_file
+from accountability.config.settings import load_settings
+from accountability.usecases import databases
+from accountability.usecases import dispatch as dispatcher
 
 
 def main(channel: str) -> None:
@@ -32,7 +32,7 @@ def main(channel: str) -> None:
     dispatcher._Dispatch._settle = die_before_marking  # type: ignore[method-assign]
     settings = load_settings()
     loaded = load_registry_file(settings.registry)
-    with app_services.database(settings.database_url) as factory:
+    with databases.open_database(settings.database_url) as factory:
         report = dispatcher.dispatch(factory, loaded.registry,
                                      dispatcher.Channels.from_settings(settings))
     sys.stdout.write(f"survived: {report.line()}\n")

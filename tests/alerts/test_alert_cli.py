@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
-from accountability import evaluate, sync
-from accountability.cli import app
-from accountability.registry_file import load_registry_file
+from accountability.cli.commands import app
+from accountability.config.registry_file import load_registry_file
+from accountability.usecases import evaluate, sync
 from sandbox import ROUTING_KEY, Sandbox, SandboxConfig, serve_sandbox
 from storage.engine import make_engine, session_factory
 from storage.migrate import upgrade

@@ -8,14 +8,14 @@ import json
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability.alert_render import (
+from accountability.messages.alerts import (
     TITLE_LIMIT,
     alert_view,
     jira_ticket,
     pagerduty_trigger,
     slack_message,
 )
-from accountability.dispatch import dispatch
+from accountability.usecases.dispatch import dispatch
 from connectors.text import clean, one_line, safe_url
 from rules.registry import Registry
 from rules.routing import unauthorized_change_alerts

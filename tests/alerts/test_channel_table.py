@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from accountability.dispatch import DELIVERIES
+from accountability.usecases.dispatch import DELIVERIES
 from flows.secrets import secret_variables
 from rules.channels import CHANNEL_NAMES, CHANNELS, EMAIL, Channel, channel, extra_channels
 from rules.registry import Alerts, JiraRiskReview, Registry

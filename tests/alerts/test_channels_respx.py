@@ -13,7 +13,7 @@ import respx
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability.dispatch import JiraAccess, dispatch
+from accountability.usecases.dispatch import JiraAccess, dispatch
 from connectors.channel_errors import ChannelError
 from connectors.jira_tickets import JiraTickets, adf_doc, adf_paragraph
 from connectors.pagerduty_events import PagerDutyEvents

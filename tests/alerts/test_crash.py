@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability.dispatch import Channels, dispatch
-from accountability.settings import load_settings
+from accountability.config.settings import load_settings
+from accountability.usecases.dispatch import Channels, dispatch
 from rules.routing import risk_review_alerts, unauthorized_change_alerts
 from sandbox import ROUTING_KEY, SandboxConfig, serve_sandbox
 from storage.engine import make_engine, session_factory

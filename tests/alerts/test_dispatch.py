@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability import alert_views, governance
-from accountability.dispatch import DispatchPolicy, backoff, dispatch
+from accountability.cli import outbox_status
+from accountability.usecases import governance
+from accountability.usecases.dispatch import DispatchPolicy, backoff, dispatch
 from rules.registry import Registry
 from rules.routing import risk_review_alerts, unauthorized_change_alerts
 from storage.engine import session_scope
@@ -109,7 +110,7 @@ def test_after_the_last_attempt_an_alert_is_dead_and_listed_with_its_error(
         clock.advance(hours=7)
     assert report.dead == 2
     with factory() as session:
-        status = alert_views.outbox_status(session)
+        status = outbox_status.outbox_status(session)
     assert status.counts == [("dead", "email", 2)]
     assert sorted((r.recipient, r.attempts) for r in status.dead) == [("dev", 4), ("maria", 4)]
     assert all("SMTP_HOST" in (r.last_error or "") for r in status.dead)

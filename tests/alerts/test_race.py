@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability.dispatch import DispatchPolicy, DispatchReport, dispatch
+from accountability.usecases.dispatch import DispatchPolicy, DispatchReport, dispatch
 from rules.registry import Registry
 from rules.routing import unauthorized_change_alerts
 from tests.alerts.conftest import Clock, SmtpServer, channels_for, enqueue, outbox, verdict

@@ -14,7 +14,7 @@ import respx
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability.dispatch import Channels, JiraAccess, dispatch
+from accountability.usecases.dispatch import Channels, JiraAccess, dispatch
 from connectors.email import Mailbox
 from rules.registry import Registry
 from rules.routing import risk_review_alerts

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from accountability import app_services
-from accountability.registry_file import load_registry_file
+from accountability.config.registry_file import load_registry_file
+from accountability.usecases import maps
 from tests.app.browser import CHROMIUM, FLAGS, needs_chromium, png_size
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.yaml"
@@ -19,7 +19,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.yaml"
 def test_escalation_map_renders_in_chromium(tmp_path: Path) -> None:
     assert CHROMIUM is not None, "CI=true but chromium is missing: apt-get install chromium"
     loaded = load_registry_file(EXAMPLE)
-    page = app_services.write_escalation_map(loaded, "support", tmp_path / "support.html")
+    page = maps.write_escalation_map(loaded, "support", tmp_path / "support.html")
     shot = tmp_path / "support.png"
     profile = tmp_path / "profile"
     subprocess.run(

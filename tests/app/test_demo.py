@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from accountability.registry_file import load_registry_file
+from accountability.config.registry_file import load_registry_file
 from rules.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,7 +191,7 @@ def _listening_sockets() -> set[str]:
 
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux /proc")
 def test_nothing_is_left_running(tmp_path: Path) -> None:
-    from accountability.demo import run_demo
+    from accountability.cli.demo import run_demo
 
     threads, sockets = set(threading.enumerate()), _listening_sockets()
     result = run_demo(tmp_path / "demo", Console(file=io.StringIO(), width=100))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from accountability import app_services
-from accountability.registry_file import load_registry_file
+from accountability.config.registry_file import load_registry_file
+from accountability.usecases import maps
 from rules.escalation_map import UnknownWorkflowError, build_escalation_map
 from rules.registry import parse_registry
 
@@ -46,7 +46,7 @@ def visible_text(html: str) -> str:
 
 def render_support(tmp_path: Path, today: date) -> str:
     loaded = load_registry_file(EXAMPLE)
-    target = app_services.write_escalation_map(loaded, "support", tmp_path / "m.html", today)
+    target = maps.write_escalation_map(loaded, "support", tmp_path / "m.html", today)
     return target.read_text(encoding="utf-8")
 
 
@@ -108,7 +108,7 @@ def test_untrusted_names_are_escaped(tmp_path: Path) -> None:
         "name: Support resolution time", "name: \"<script>alert('x')</script>\""
     )
     loaded = parse_registry(source, "registry.yaml")
-    html_path = app_services.write_escalation_map(loaded, "support", tmp_path / "x.html")
+    html_path = maps.write_escalation_map(loaded, "support", tmp_path / "x.html")
     html = html_path.read_text(encoding="utf-8")
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert" in html

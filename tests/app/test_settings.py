@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from accountability.errors import ConfigError
-from accountability.settings import load_settings, require_jira, require_pagerduty_token
+from accountability.config.errors import ConfigError
+from accountability.config.settings import load_settings, require_jira, require_pagerduty_token
 
 SPEC_VARIABLES = (
     "ACCOUNTABILITY_REGISTRY", "ACCOUNTABILITY_DATABASE_URL", "JIRA_URL", "JIRA_EMAIL",

@@ -60,7 +60,7 @@ class Workspace:
     def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         """The same entry point (`accountability.cli.main`: exit codes, messages) in this
         process: a few seconds cheaper per call than a new interpreter."""
-        from accountability.cli import main
+        from accountability.cli.commands import main
 
         stdout, stderr = io.StringIO(), io.StringIO()
         code: int | str | None = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from accountability.charts import WIDTH_PX, trend_chart
+from accountability.messages.charts import WIDTH_PX, trend_chart
 from rules.digest import METRIC_HINTS, METRIC_LABELS, MetricLine
 from rules.registry import METRICS
 

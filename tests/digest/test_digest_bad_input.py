@@ -79,7 +79,7 @@ def test_untrusted_text_is_escaped(workspace: Workspace) -> None:
 
 
 def test_untrusted_text_is_literal_in_the_markdown_artifact() -> None:
-    from accountability.digest.render import markdown_link, markdown_text
+    from accountability.messages.digest import markdown_link, markdown_text
 
     assert markdown_text(f"[click](javascript:alert(1)) {EVIL} | *x*") == (
         r"\[click\](javascript:alert(1)) &lt;script&gt;alert(\"x\")&lt;/script&gt;"

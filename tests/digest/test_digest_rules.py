@@ -25,7 +25,7 @@ NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 08:00 Berlin, after W47
 
 @pytest.fixture(scope="module")
 def registry() -> Registry:
-    from accountability.registry_file import load_registry_file
+    from accountability.config.registry_file import load_registry_file
 
     return load_registry_file(EXAMPLE).registry
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from accountability.evaluate import _earliest_affected
-from accountability.registry_file import load_registry_file
+from accountability.config.registry_file import load_registry_file
+from accountability.usecases.evaluate import _earliest_affected
 from rules.facts import ItemHistory, OwnershipChange, StatusChange
 from rules.registry import Registry
 from storage.histories import NewRecords

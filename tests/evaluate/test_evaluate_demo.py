@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability import evaluate, sync
-from accountability.registry_file import load_registry_file
+from accountability.config.registry_file import load_registry_file
+from accountability.usecases import evaluate, sync
 from rules.registry import LoadedRegistry
 from sandbox import PlantedCase, SandboxConfig, build_world, serve_sandbox
 from storage import evaluations as store

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from accountability import evaluate
 from accountability.clock import system_clock
-from accountability.registry_file import load_registry_file
+from accountability.config.registry_file import load_registry_file
+from accountability.usecases import evaluate
 from rules.weeks import monday, shift_week, week_of, weeks_between
 from storage.engine import make_engine, session_factory, session_scope
 from storage.histories import Scope, load_histories, workflow_services

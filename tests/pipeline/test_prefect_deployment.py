@@ -30,8 +30,8 @@ import pytest
 from sqlalchemy import select
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from accountability.app_services import upgrade_database
-from accountability.registry_file import load_registry_file
+from accountability.config.registry_file import load_registry_file
+from accountability.usecases.databases import upgrade_database
 from sandbox import ROUTING_KEY, Sandbox, SandboxConfig, serve_sandbox
 from storage.engine import make_engine
 from storage.models import AlertOutbox, Finding

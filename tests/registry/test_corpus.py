@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from accountability.registry_file import load_registry_file
+from accountability.config.registry_file import load_registry_file
 from rules.registry import RegistryError, RegistryIssue
 from rules.registry import parse as yaml_parse
 

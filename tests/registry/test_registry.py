@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from accountability.registry_file import load_registry_file
+from accountability.config.registry_file import load_registry_file
 from rules.registry import (
     METRICS,
     LoadedRegistry,

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability.registry_file import load_registry_file
+from accountability.config.registry_file import load_registry_file
 from connectors.jira import JiraClient
 from connectors.pagerduty import PagerDutyClient
 from rules.registry import Registry

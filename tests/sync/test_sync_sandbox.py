@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability import sync
+from accountability.usecases import sync
 from connectors.errors import ConnectorError
 from connectors.jira import Changelogs
 from rules.registry import Registry

@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from accountability.render import email_environment
+from accountability.messages.pages import email_environment
 from connectors import slack
 from connectors.jira_tickets import adf_bullets, adf_doc, adf_paragraph, adf_text
 from connectors.text import clean, one_line, safe_url

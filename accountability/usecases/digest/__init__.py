@@ -2,7 +2,7 @@
 `rules.digest`, rendered as HTML, text and markdown with trend charts (`render`,
 `accountability.charts`), sent as one e-mail (`mail`) or written to a file (`service`)."""
 
-from accountability.digest.service import (
+from accountability.usecases.digest.service import (
     AlreadySent,
     DigestReport,
     checked_week,

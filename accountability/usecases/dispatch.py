@@ -41,7 +41,10 @@ from typing import Any, Final, Generic, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability.alert_render import (
+from accountability.clock import Clock, system_clock
+from accountability.config.errors import ConfigError
+from accountability.config.settings import Settings, require_jira
+from accountability.messages.alerts import (
     AlertView,
     ItemView,
     alert_view,
@@ -50,9 +53,6 @@ from accountability.alert_render import (
     render_email,
     slack_message,
 )
-from accountability.clock import Clock, system_clock
-from accountability.errors import ConfigError
-from accountability.settings import Settings, require_jira
 from connectors.channel_errors import ChannelConfigError, ChannelError
 from connectors.email import Mailbox, SmtpConfig, SmtpSender, compose
 from connectors.errors import ConnectorError
@@ -585,7 +585,7 @@ def dispatch(
     """Queue due reminders, then send every due alert once; see the module docstring.
 
     Example:
-        >>> with app_services.database(url) as factory:   # doctest: +SKIP
+        >>> with databases.open_database(url) as factory:   # doctest: +SKIP
         ...     channels = Channels.from_settings(settings)
         ...     try:
         ...         report = dispatch(factory, loaded.registry, channels)

@@ -22,11 +22,12 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
-from accountability import app_services, evaluate, governance, sync, views
+from accountability.cli import tables
 from accountability.clock import system_clock
-from accountability.errors import UsageError
-from accountability.registry_file import load_registry_file
-from accountability.settings import load_settings
+from accountability.config.errors import UsageError
+from accountability.config.registry_file import load_registry_file
+from accountability.config.settings import load_settings
+from accountability.usecases import databases, evaluate, governance, maps, sync
 from rules.escalation_map import UnknownWorkflowError
 from rules.registry import Registry, RegistryError
 from rules.weeks import parse_week
@@ -84,7 +85,7 @@ def escalation_map(
     """Write the one-page escalation map of a workflow as HTML."""
     loaded = load_registry_file(registry or load_settings().registry)
     target = out_file or Path(f"escalation-map-{workflow}.html")
-    app_services.write_escalation_map(loaded, workflow, target)
+    maps.write_escalation_map(loaded, workflow, target)
     out.print(f"Escalation map of '{workflow}' written to {target}", highlight=False)
 
 
@@ -92,7 +93,7 @@ def escalation_map(
 def db_upgrade() -> None:
     """Apply the database migrations (safe to run again)."""
     settings = load_settings()
-    app_services.upgrade_database(settings.database_url)
+    databases.upgrade_database(settings.database_url)
     out.print("Database is up to date.")
 
 
@@ -108,7 +109,7 @@ def sync_command(
     settings = load_settings()
     loaded = load_registry_file(registry or settings.registry)
     sync.sync_targets(loaded.registry, source)  # validate --source before any network call
-    with app_services.database(settings.database_url) as factory, Progress(
+    with databases.open_database(settings.database_url) as factory, Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} records"),
         TimeElapsedColumn(), console=err, transient=True,
     ) as bar:
@@ -138,7 +139,7 @@ def evaluate_command(
     """Judge ownership changes, score the weeks, open risk reviews, queue alerts."""
     settings = load_settings()
     loaded = load_registry_file(registry or settings.registry)
-    with app_services.database(settings.database_url) as factory, err.status("Evaluating…"):
+    with databases.open_database(settings.database_url) as factory, err.status("Evaluating…"):
         report = evaluate.evaluate(factory, loaded, full=full, jira_browse_base=settings.jira_url)
     out.print(report.line(), highlight=False, soft_wrap=True)
 
@@ -152,22 +153,22 @@ def alert_command(
     registry: RegistryOption = None,
 ) -> None:
     """Dispatch pending alerts (email, Slack, PagerDuty, Jira); exit 1 if any send failed."""
-    from accountability import alert_views
-    from accountability.dispatch import Channels, DispatchPolicy, dispatch
+    from accountability.cli import outbox_status
+    from accountability.usecases.dispatch import Channels, DispatchPolicy, dispatch
 
     settings = load_settings()
     if status:
-        with app_services.database(settings.database_url) as factory, factory() as session:
-            state = alert_views.outbox_status(session)
+        with databases.open_database(settings.database_url) as factory, factory() as session:
+            state = outbox_status.outbox_status(session)
             if as_json:
-                print(json.dumps(alert_views.status_json(state), indent=2))
+                print(json.dumps(outbox_status.status_json(state), indent=2))
             else:
-                out.print(alert_views.status_renderable(state))
+                out.print(outbox_status.status_renderable(state))
         return
     loaded = load_registry_file(registry or settings.registry)
     channels = Channels.from_settings(settings)
     policy = DispatchPolicy(max_attempts=settings.alert_max_attempts)
-    with app_services.database(settings.database_url) as factory, err.status("Sending alerts…"):
+    with databases.open_database(settings.database_url) as factory, err.status("Sending alerts…"):
         report = dispatch(factory, loaded.registry, channels, policy=policy)
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
@@ -193,13 +194,13 @@ def findings_command(
     """List findings (unauthorized changes, unowned items, churn, late reviews, gaps)."""
     settings = load_settings()
     start = _parse_since(since)
-    with app_services.database(settings.database_url) as factory, factory() as session:
+    with databases.open_database(settings.database_url) as factory, factory() as session:
         rows = store.list_findings(session, workflow=workflow, since=start,
                                    include_authorized=show_all)
         if as_json:
-            print(json.dumps([views.finding_json(r) for r in rows], indent=2))
+            print(json.dumps([tables.finding_json(r) for r in rows], indent=2))
         else:
-            out.print(views.findings_table(rows))
+            out.print(tables.findings_table(rows))
 
 
 @app.command("scorecard")
@@ -211,14 +212,14 @@ def scorecard_command(
     if week is not None:
         _check_week(week)
     settings = load_settings()
-    with app_services.database(settings.database_url) as factory, factory() as session:
+    with databases.open_database(settings.database_url) as factory, factory() as session:
         rows = store.list_scorecards(session, week)
         if week is None:
-            rows = views.last_weeks_with_data(rows)
+            rows = tables.last_weeks_with_data(rows)
         if as_json:
-            print(json.dumps([views.scorecard_json(r) for r in rows], indent=2))
+            print(json.dumps([tables.scorecard_json(r) for r in rows], indent=2))
         else:
-            out.print(views.scorecard_table(rows))
+            out.print(tables.scorecard_table(rows))
 
 
 @app.command("reviews")
@@ -233,12 +234,12 @@ def reviews_command(
     if status is not None and status not in ("open", "acknowledged", "closed"):
         raise UsageError("--status must be open, acknowledged or closed")
     settings = load_settings()
-    with app_services.database(settings.database_url) as factory, factory() as session:
+    with databases.open_database(settings.database_url) as factory, factory() as session:
         rows = store.list_reviews(session, workflow, status)
         if as_json:
-            print(json.dumps([views.review_json(r) for r in rows], indent=2))
+            print(json.dumps([tables.review_json(r) for r in rows], indent=2))
         else:
-            out.print(views.reviews_table(rows))
+            out.print(tables.reviews_table(rows))
 
 
 @app.command("digest")
@@ -256,7 +257,7 @@ def digest_command(
     registry: RegistryOption = None,
 ) -> None:
     """The weekly digest: written to --out, sent with --send, else printed as text."""
-    from accountability import digest
+    from accountability.usecases import digest
     from connectors.channel_errors import ChannelConfigError, ChannelError
 
     if week is not None:
@@ -264,7 +265,7 @@ def digest_command(
     settings = load_settings()
     loaded = load_registry_file(registry or settings.registry)
     try:
-        with app_services.database(settings.database_url) as factory, err.status(
+        with databases.open_database(settings.database_url) as factory, err.status(
             "Building the digest…"
         ):
             report = digest.produce(factory, loaded, settings, week=week, out=out_file,
@@ -348,7 +349,7 @@ def _governed(registry: Path | None) -> Iterator[tuple[Session, Registry]]:
     """A registry and a transaction: committed when the action succeeds, nothing otherwise."""
     settings = load_settings()
     loaded = load_registry_file(registry or settings.registry)
-    with app_services.database(settings.database_url) as factory, session_scope(factory) as s:
+    with databases.open_database(settings.database_url) as factory, session_scope(factory) as s:
         yield s, loaded.registry
 
 
@@ -379,8 +380,8 @@ def run_command(
     A source that fails does not stop the rest: what synced is evaluated and alerts go out,
     then the command names the failed source and exits 1.
     """
-    from accountability import run_report
-    from accountability.dispatch import Channels, DispatchPolicy, dispatch
+    from accountability.usecases import run_report
+    from accountability.usecases.dispatch import Channels, DispatchPolicy, dispatch
 
     began = time.monotonic()
     settings = load_settings()
@@ -388,7 +389,7 @@ def run_command(
         settings = settings.model_copy(update={"registry": registry})
     loaded = run_report.preflight(settings)
     summary = run_report.RunSummary()
-    with app_services.database(settings.database_url) as factory:
+    with databases.open_database(settings.database_url) as factory:
         with err.status("Syncing…"):
             synced = sync.run_sync(settings, loaded.registry, factory, full=full,
                                    raise_on_failure=False)
@@ -426,7 +427,7 @@ def demo(
     ),
 ) -> None:
     """Run the pipeline on the embedded defaults and show what it produced."""
-    from accountability.demo import run_demo  # imports the sandbox only when asked for
+    from accountability.cli.demo import run_demo  # imports the sandbox only when asked for
 
     run_demo(out_dir, out, today=system_clock().date())
 

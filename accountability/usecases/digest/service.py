@@ -13,11 +13,11 @@ from typing import Literal
 from sqlalchemy.orm import Session, sessionmaker
 
 from accountability.clock import Clock, system_clock
-from accountability.digest import mail
-from accountability.digest.gather import gather
-from accountability.digest.render import RenderedDigest, render, render_markdown, render_text
-from accountability.errors import UsageError
-from accountability.settings import Settings
+from accountability.config.errors import UsageError
+from accountability.config.settings import Settings
+from accountability.messages.digest import RenderedDigest, render, render_markdown, render_text
+from accountability.usecases.digest import mail
+from accountability.usecases.digest.gather import gather
 from connectors.email import SmtpSender
 from rules.digest import Digest, build_digest
 from rules.registry import LoadedRegistry, Registry

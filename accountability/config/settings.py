@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from accountability.errors import ConfigError
+from accountability.config.errors import ConfigError
 
 
 def _env(name: str) -> AliasChoices:

@@ -9,6 +9,9 @@ from typing import Final
 
 from rules.registry import LoadedRegistry, RegistryError, RegistryIssue, parse_registry
 
+EXAMPLE_REGISTRY: Final = Path(__file__).resolve().parents[2] / "examples" / "registry.yaml"
+"""The Acme demo company's registry: the demo's, the sandbox's and many tests' registry."""
+
 MAX_BYTES: Final = 1024 * 1024
 """A real registry is a few kilobytes; anything near this is the wrong file."""
 

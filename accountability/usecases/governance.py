@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from accountability.clock import Clock, system_clock
-from accountability.errors import UsageError
+from accountability.config.errors import UsageError
 from rules import governance
 from rules.facts import ReviewState
 from rules.registry import Registry

@@ -1,47 +1,24 @@
-"""What the CLI commands do, as plain functions the CLI, the flows and the tests share.
+"""The project database as every entry point opens it: migrated, checked, disposed after.
 
-Each function takes its inputs explicitly (paths, URLs, dates) so that none of them reads the
-environment behind the caller's back.
+Each function takes its URL explicitly, so none of them reads the environment behind the
+caller's back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
-from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from accountability.clock import Clock, system_clock
-from accountability.render import render_escalation_map
-from rules.escalation_map import build_escalation_map
 from rules.registry import LoadedRegistry
 from storage import engine as storage_engine
 from storage import migrate, repo
 
-EXAMPLE_REGISTRY = Path(__file__).resolve().parent.parent / "examples" / "registry.yaml"
-
-
-def today_in(loaded: LoadedRegistry, clock: Clock = system_clock) -> date:
-    """Dates in the registry are days of its time zone, not of the machine's."""
-    return clock().astimezone(loaded.registry.tz).date()
-
-
-def write_escalation_map(
-    loaded: LoadedRegistry, workflow: str, target: Path, today: date | None = None
-) -> Path:
-    view = build_escalation_map(loaded.registry, workflow, today or today_in(loaded))
-    html = render_escalation_map(view, loaded.content_hash)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(target)  # never leave a half-written page behind
-    return target
-
 
 @contextmanager
-def database(url: str) -> Iterator[sessionmaker[Session]]:
+def open_database(url: str) -> Iterator[sessionmaker[Session]]:
     """A session factory on a migrated database; refuses an unmigrated or newer schema."""
     engine = storage_engine.make_engine(url)
     try:

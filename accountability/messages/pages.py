@@ -12,7 +12,7 @@ from rules.escalation_map import EscalationMap
 @cache
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("accountability", "templates"),
+        loader=PackageLoader("accountability.messages", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -24,7 +24,7 @@ def email_environment() -> Environment:
     """A fresh environment for the e-mail templates (alerts, digest): only `.html.j2` is
     escaped, since escaping the plain-text part would show `&lt;` to the reader."""
     return Environment(
-        loader=PackageLoader("accountability", "templates"),
+        loader=PackageLoader("accountability.messages", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False,
                                      default_for_string=False),
         undefined=StrictUndefined,

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import css_inline
 from jinja2 import Environment
 
-from accountability.render import email_environment
+from accountability.messages.pages import email_environment
 from rules.digest import Digest, format_value
 
 
@@ -91,7 +91,7 @@ def render_text(digest: Digest) -> str:
 
 def render(digest: Digest, *, cid_domain: str = "accountability.local") -> RenderedDigest:
     """Text, and HTML with its charts (matplotlib is imported only when a chart is drawn)."""
-    from accountability.charts import trend_chart
+    from accountability.messages.charts import trend_chart
 
     charts = tuple(
         Chart(workflow=w.id, cid=make_msgid(idstring=f"trend{index}", domain=cid_domain)[1:-1],

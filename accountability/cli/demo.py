@@ -42,21 +42,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
-from accountability import evaluate, sync
-from accountability.app_services import (
-    EXAMPLE_REGISTRY,
-    database,
-    record_registry,
-    upgrade_database,
-    write_escalation_map,
-)
-from accountability.digest import DigestReport
-from accountability.digest import produce as produce_digest
-from accountability.dispatch import Channels, DispatchReport, dispatch
-from accountability.dispatch import log as dispatch_log
-from accountability.errors import UsageError
-from accountability.registry_file import load_registry_file
-from accountability.settings import Settings
+from accountability.config.errors import UsageError
+from accountability.config.registry_file import EXAMPLE_REGISTRY, load_registry_file
+from accountability.config.settings import Settings
+from accountability.usecases import evaluate, sync
+from accountability.usecases.databases import open_database, record_registry, upgrade_database
+from accountability.usecases.digest import DigestReport
+from accountability.usecases.digest import produce as produce_digest
+from accountability.usecases.dispatch import Channels, DispatchReport, dispatch
+from accountability.usecases.dispatch import log as dispatch_log
+from accountability.usecases.maps import write_escalation_map
 from connectors.channel_errors import ChannelConfigError
 from connectors.jira_tickets import JiraTickets
 from connectors.pagerduty_events import PagerDutyEvents
@@ -111,7 +106,7 @@ def run_demo(out_dir: Path, console: Console, today: date | None = None) -> Demo
     _done(console, f"database {database_url}")
     report = _sync_from_sandbox(console, loaded, database_url, servers)
     _done(console, report.line())
-    with database(database_url) as factory, console.status("Evaluating…"):
+    with open_database(database_url) as factory, console.status("Evaluating…"):
         evaluation = evaluate.evaluate(factory, loaded, now=DEMO_AS_OF, full=True)
     _done(console, evaluation.line())
     with console.status("Writing the escalation maps…"):
@@ -126,7 +121,7 @@ def run_demo(out_dir: Path, console: Console, today: date | None = None) -> Demo
         servers.append(capture.address)
         _done(console, f"SMTP capture listening on {capture.host}:{capture.port}")
         settings = _capture_settings(database_url, capture)
-        with database(database_url) as factory:
+        with open_database(database_url) as factory:
             alerts = _send_alerts(console, factory, loaded, settings)
             with console.status(f"Sending the {DEMO_DIGEST_WEEK} digest to leadership…"):
                 digest = produce_digest(factory, loaded, settings, week=DEMO_DIGEST_WEEK,
@@ -135,7 +130,7 @@ def run_demo(out_dir: Path, console: Console, today: date | None = None) -> Demo
                        f"{', '.join(digest.sent_to)}: {digest.subject}")
     emails = capture.saved
     _done(console, f"SMTP capture stopped: {len(emails)} emails saved")
-    with database(database_url) as factory, factory() as session:
+    with open_database(database_url) as factory, factory() as session:
         summary = _summary(session, loaded)
     console.print(_table(loaded, summary))
     _print_paths(console, digest_path, maps, out_dir / "emails", len(emails), database_url)
@@ -179,7 +174,7 @@ def _sync_from_sandbox(
             pagerduty_api_url=creds["PAGERDUTY_API_URL"],
             ca_bundle=sb.ca_path,
         )
-        with database(url) as factory, _progress(console) as advance:
+        with open_database(url) as factory, _progress(console) as advance:
             return sync.run_sync(settings, loaded.registry, factory, progress=advance)
     finally:
         sandbox.__exit__(None, None, None)

@@ -20,8 +20,8 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
-from accountability.digest.render import RenderedDigest
-from accountability.settings import Settings
+from accountability.config.settings import Settings
+from accountability.messages.digest import RenderedDigest
 from connectors.email import SUBJECT_LIMIT, Mailbox, SmtpConfig
 from connectors.text import one_line
 from rules.registry import Registry

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability import app_services, sync
-from accountability.registry_file import load_registry_file
-from accountability.settings import Settings
-from accountability.views import scorecard_json
+from accountability.cli.tables import scorecard_json
+from accountability.config.registry_file import load_registry_file
+from accountability.config.settings import Settings
+from accountability.usecases import databases, sync
 from rules.registry import LoadedRegistry
 from storage.evaluations import list_scorecards
 from storage.models import AlertOutbox, Finding
@@ -33,7 +33,7 @@ def preflight(settings: Settings, source: str | None = None) -> LoadedRegistry:
     """
     loaded = load_registry_file(settings.registry)
     sync.check_credentials(settings, sync.sync_targets(loaded.registry, source))
-    with app_services.database(settings.database_url):
+    with databases.open_database(settings.database_url):
         pass  # opening checks the schema: unmigrated or newer → StorageError naming the fix
     return loaded
 

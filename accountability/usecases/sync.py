@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from accountability.clock import Clock, system_clock
-from accountability.errors import ConfigError, UsageError
-from accountability.settings import Settings, require_jira, require_pagerduty_token
+from accountability.config.errors import ConfigError, UsageError
+from accountability.config.settings import Settings, require_jira, require_pagerduty_token
 from connectors.errors import MalformedResponseError
 from connectors.jira import JiraClient, build_jql
 from connectors.pagerduty import PagerDutyClient

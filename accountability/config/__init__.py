@@ -1,0 +1,1 @@
+"""Configuration: settings from the environment, the registry file, the errors they raise."""

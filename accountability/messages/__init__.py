@@ -1,0 +1,1 @@
+"""What people read: alert and digest messages, the escalation map page, charts, templates."""

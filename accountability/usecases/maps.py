@@ -1,0 +1,28 @@
+"""The escalation map of a workflow as a page on disk (`accountability map`, the demo)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from accountability.clock import Clock, system_clock
+from accountability.messages.pages import render_escalation_map
+from rules.escalation_map import build_escalation_map
+from rules.registry import LoadedRegistry
+
+
+def today_in(loaded: LoadedRegistry, clock: Clock = system_clock) -> date:
+    """Dates in the registry are days of its time zone, not of the machine's."""
+    return clock().astimezone(loaded.registry.tz).date()
+
+
+def write_escalation_map(
+    loaded: LoadedRegistry, workflow: str, target: Path, today: date | None = None
+) -> Path:
+    view = build_escalation_map(loaded.registry, workflow, today or today_in(loaded))
+    html = render_escalation_map(view, loaded.content_hash)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(target)  # never leave a half-written page behind
+    return target
