@@ -57,14 +57,15 @@ from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from accountability.usecases.sync import (  # noqa: E402
-    DEFAULT_OVERLAP,
-    INCIDENT_CHUNK,
+from accountability.sources.base import DEFAULT_OVERLAP, SyncSummary  # noqa: E402
+from accountability.sources.jira import (  # noqa: E402
     JIRA_BATCH,
-    LOG_ENTRY_CHUNK,
     JiraPartition,
-    SyncSummary,
     sync_jira_partition,
+)
+from accountability.sources.pagerduty import (  # noqa: E402
+    INCIDENT_CHUNK,
+    LOG_ENTRY_CHUNK,
     sync_pagerduty,
 )
 from connectors.jira import JiraClient  # noqa: E402

@@ -12,9 +12,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from accountability import pipeline
 from accountability.config.registry_file import load_registry_file
-from accountability.usecases import databases
-from accountability.usecases.dispatch import Channels, DispatchPolicy, dispatch
+from accountability.usecases.databases import open_database
 from flows.secrets import flow_settings
 
 
@@ -22,10 +22,8 @@ from flows.secrets import flow_settings
 def dispatch_alerts() -> dict[str, Any]:
     settings = flow_settings()
     loaded = load_registry_file(settings.registry)
-    policy = DispatchPolicy(max_attempts=settings.alert_max_attempts)
-    with databases.open_database(settings.database_url) as factory:
-        report = dispatch(factory, loaded.registry, Channels.from_settings(settings),
-                          policy=policy)
+    with open_database(settings.database_url) as factory:
+        report = pipeline.alert_stage(settings, loaded.registry, factory)
     return report.as_dict() | {"line": report.line()}
 
 

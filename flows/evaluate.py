@@ -11,19 +11,18 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from accountability import pipeline
 from accountability.config.registry_file import load_registry_file
-from accountability.config.settings import load_settings
-from accountability.usecases import databases, evaluate
+from accountability.usecases.databases import open_database
+from flows.secrets import flow_settings
 
 
 @task(retries=1, retry_delay_seconds=30)
 def run_evaluation(full: bool) -> dict[str, Any]:
-    settings = load_settings()
+    settings = flow_settings()
     loaded = load_registry_file(settings.registry)
-    with databases.open_database(settings.database_url) as factory:
-        report = evaluate.evaluate(factory, loaded, full=full, jira_browse_base=settings.jira_url)
-    return {"line": report.line(), "new_findings": dict(report.new_findings),
-            "reviews_opened": report.reviews_opened, "alerts": report.alerts}
+    with open_database(settings.database_url) as factory:
+        return pipeline.evaluate_stage(settings, loaded, factory, full=full).as_dict()
 
 
 @flow(name="evaluate")

@@ -18,9 +18,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-JIRA_API_LIMIT = "jira-api"
-PAGERDUTY_API_LIMIT = "pagerduty-api"
-API_LIMITS = (JIRA_API_LIMIT, PAGERDUTY_API_LIMIT)
+from accountability.sources import SOURCES
+
+API_LIMITS = tuple(source.rate_limit for source in SOURCES)  # ("jira-api", "pagerduty-api")
 
 log = logging.getLogger(__name__)
 

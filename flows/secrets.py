@@ -23,11 +23,12 @@ from dotenv import dotenv_values
 
 from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import Settings, load_settings
+from accountability.sources import SOURCES
 from connectors.outbound import register_secret
 from rules.channels import CHANNELS
 from rules.registry import Registry, RegistryError
 
-SECRET_VARIABLES = ("JIRA_API_TOKEN", "JIRA_PAT", "PAGERDUTY_API_TOKEN", "SMTP_PASSWORD")
+SECRET_VARIABLES = (*(v for source in SOURCES for v in source.secret_variables), "SMTP_PASSWORD")
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()

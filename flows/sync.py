@@ -1,10 +1,12 @@
-"""The sync flow: one task per source partition (Jira project of a workflow; PagerDuty).
+"""The sync flow: the pipeline's partition plan, one task per partition (`flows.run` fans the
+same plan out to deployments instead when asked to).
 
 Retries here are the coarse outer layer (a partition re-run after the connector's own bounded
 retries gave up); the cursor makes a retried partition resume rather than start over. Every
-request waits on the API's Prefect global rate limit when one is configured (`flows.limits`:
-`jira-api`, `pagerduty-api`), so all workers together stay under each vendor's rate limit;
-tasks carry the same names as tags for tag-based concurrency limits.
+request waits on its API's Prefect global rate limit when one is configured (`flows.limits`,
+named by the source: `jira-api`, `pagerduty-api`), so all workers together stay under each
+vendor's rate limit; a partition's task carries the same name as a tag for tag-based
+concurrency limits.
 
 A partition that fails for good does not stop the others: the flow waits for all of them,
 then ends Failed naming the partitions that failed, with the rest committed.
@@ -12,56 +14,42 @@ then ends Failed naming the partitions that failed, with the rest committed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.client.schemas.objects import State
-from prefect.futures import PrefectFuture
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from accountability.clock import system_clock
-from accountability.usecases import databases, sync
-from accountability.usecases.run_report import preflight
-from flows.limits import JIRA_API_LIMIT, PAGERDUTY_API_LIMIT, api_throttle
+from accountability import pipeline
+from accountability.sources import BY_NAME, Partition, Source, Window
+from accountability.usecases.databases import open_database
+from flows.limits import api_throttle
 from flows.secrets import flow_settings
 
-JIRA_TAG = JIRA_API_LIMIT
-PAGERDUTY_TAG = PAGERDUTY_API_LIMIT
-
 
 @task(retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=10),
-      retry_jitter_factor=0.5, tags=[JIRA_TAG])
-def sync_jira_partition(
-    partition: sync.JiraPartition, start: datetime, now: datetime, full: bool
-) -> list[dict[str, Any]]:
+      retry_jitter_factor=0.5)
+def sync_partition(partition: Partition, window: Window) -> pipeline.PartitionResult:
     settings = flow_settings()
-    with (
-        databases.open_database(settings.database_url) as factory,
-        sync.open_jira(settings, throttle=api_throttle(JIRA_API_LIMIT)) as jira,
-    ):
-        summary = sync.sync_jira_partition(factory, jira, partition, start=start, now=now,
-                                           full=full)
-    return [asdict(summary)]
+    throttle = api_throttle(BY_NAME[partition.source].rate_limit)
+    with open_database(settings.database_url) as factory:
+        return pipeline.sync_partition(settings, factory, partition, window, throttle=throttle)
 
 
-@task(retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=10),
-      retry_jitter_factor=0.5, tags=[PAGERDUTY_TAG])
-def sync_pagerduty(
-    services: tuple[str, ...], start: datetime, now: datetime, full: bool
-) -> list[dict[str, Any]]:
-    settings = flow_settings()
-    with (
-        databases.open_database(settings.database_url) as factory,
-        sync.open_pagerduty(settings, throttle=api_throttle(PAGERDUTY_API_LIMIT)) as pagerduty,
-    ):
-        summaries = sync.sync_pagerduty(factory, pagerduty, services, start=start, now=now,
-                                        full=full)
-    return [asdict(s) for s in summaries]
+def partition_task(source: Source) -> Task[..., pipeline.PartitionResult]:
+    """The partition task as a source runs it: tagged with its rate limit's name."""
+    return sync_partition.with_options(name=f"sync-{source.name}", tags=[source.rate_limit])
+
+
+def in_tasks(plan: Sequence[Partition], window: Window) -> list[pipeline.Outcome]:
+    """The pipeline's executor on Prefect: every partition a task of this flow run."""
+    futures = [partition_task(BY_NAME[p.source]).submit(p, window) for p in plan]
+    return [future.result(raise_on_failure=False) for future in futures]
 
 
 @flow(name="sync", task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
@@ -76,39 +64,19 @@ def sync_flow(
     flow once per source and Jira project when the run flow fans out (`partitioned=True`).
     """
     settings = flow_settings()
-    loaded = preflight(settings, source)
-    targets = sync.sync_targets(loaded.registry, source)
-    if project is not None:
-        targets = sync.only_project(targets, project)
-    now = system_clock()
-    start = sync.first_sync_start(now, sync.sync_start_of(settings))
-    submitted: list[tuple[str, PrefectFuture[list[dict[str, Any]]]]] = [
-        (f"jira {p.name}", sync_jira_partition.submit(p, start, now, full)) for p in targets.jira
-    ]
-    if targets.pagerduty_services:
-        submitted.append((
-            "pagerduty services " + ", ".join(targets.pagerduty_services),
-            sync_pagerduty.submit(targets.pagerduty_services, start, now, full),
-        ))
-    rows: list[dict[str, Any]] = []
-    failures: list[str] = []
-    for name, future in submitted:  # every partition runs to its end before the flow does
-        outcome = future.result(raise_on_failure=False)
-        if isinstance(outcome, BaseException):
-            failures.append(f"{name}: {outcome}")
-        else:
-            rows.extend(outcome)
+    loaded = pipeline.preflight(settings, source)
+    report = pipeline.run_sync(settings, loaded.registry, in_tasks, source=source,
+                               group=project, full=full, raise_on_failure=False)
+    result = report.as_dict()
     create_table_artifact(
-        [{k: str(v) for k, v in row.items() if k != "notes"} for row in rows],
+        [{k: str(v) for k, v in asdict(s).items() if k != "notes"} for s in report.summaries],
         key="sync-summary",
         description="Records synced per partition",
     )
-    result: dict[str, Any] = {"partitions": rows, "failures": failures}
-    items, changes = sum(r["items"] for r in rows), sum(r["changes"] for r in rows)
-    line = (f"synced {items} items, {changes} new ownership changes in {len(rows)} partitions, "
-            f"{sum(r['quarantined'] for r in rows)} quarantined")
-    if failures:
-        get_run_logger().error(f"{line}; failed: " + "; ".join(failures))
-        return Failed(message="sync failed for " + "; ".join(failures), data=result)
+    line = (f"synced {report.items} items, {report.changes} new ownership changes in "
+            f"{len(report.summaries)} partitions, {report.quarantined} quarantined")
+    if report.failures:
+        get_run_logger().error(f"{line}; failed: " + "; ".join(result["failures"]))
+        return Failed(message=report.failure_line(), data=result)
     get_run_logger().info(line)
     return result

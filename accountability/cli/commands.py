@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -22,12 +22,13 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
+from accountability import pipeline
 from accountability.cli import tables
 from accountability.clock import system_clock
 from accountability.config.errors import UsageError
 from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import load_settings
-from accountability.usecases import databases, evaluate, governance, maps, sync
+from accountability.usecases import databases, evaluate, governance, maps
 from rules.escalation_map import UnknownWorkflowError
 from rules.registry import Registry, RegistryError
 from rules.weeks import parse_week
@@ -108,7 +109,7 @@ def sync_command(
     """Incremental sync: Jira issues with changelogs, PagerDuty incidents with log entries."""
     settings = load_settings()
     loaded = load_registry_file(registry or settings.registry)
-    sync.sync_targets(loaded.registry, source)  # validate --source before any network call
+    pipeline.plan_sync(loaded.registry, source)  # validate --source before any network call
     with databases.open_database(settings.database_url) as factory, Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} records"),
         TimeElapsedColumn(), console=err, transient=True,
@@ -122,9 +123,8 @@ def sync_command(
                     tasks[partition] = bar.add_task(partition, total=None)
                 bar.advance(tasks[partition], count)
 
-        report = sync.run_sync(
-            settings, loaded.registry, factory, source=source, full=full, progress=advance
-        )
+        execute = pipeline.in_threads(settings, factory, progress=advance)
+        report = pipeline.run_sync(settings, loaded.registry, execute, source=source, full=full)
     for summary in report.summaries:
         for note in summary.notes:
             err.print(f"note: {summary.partition}: {note}", highlight=False)
@@ -380,44 +380,36 @@ def run_command(
     A source that fails does not stop the rest: what synced is evaluated and alerts go out,
     then the command names the failed source and exits 1.
     """
-    from accountability.usecases import run_report
-    from accountability.usecases.dispatch import Channels, DispatchPolicy, dispatch
-
     began = time.monotonic()
     settings = load_settings()
     if registry is not None:
         settings = settings.model_copy(update={"registry": registry})
-    loaded = run_report.preflight(settings)
-    summary = run_report.RunSummary()
+    loaded = pipeline.preflight(settings)
     with databases.open_database(settings.database_url) as factory:
-        with err.status("Syncing…"):
-            synced = sync.run_sync(settings, loaded.registry, factory, full=full,
-                                   raise_on_failure=False)
-        out.print(synced.line(), highlight=False, soft_wrap=True)
-        summary.items_synced, summary.changes_synced = synced.items, synced.changes
-        summary.quarantined = synced.quarantined
-        summary.failed += [f.line() for f in synced.failures]
-        with err.status("Evaluating…"):
-            evaluated = evaluate.evaluate(factory, loaded, full=full,
-                                          jira_browse_base=settings.jira_url)
-        out.print(evaluated.line(), highlight=False, soft_wrap=True)
-        summary.new_findings = dict(evaluated.new_findings)
-        with err.status("Sending alerts…"):
-            policy = DispatchPolicy(max_attempts=settings.alert_max_attempts)
-            alerts = dispatch(factory, loaded.registry, Channels.from_settings(settings),
-                              policy=policy)
-        out.print(alerts.line(), highlight=False, soft_wrap=True)
-        summary.alerts_sent, summary.alerts_failed = alerts.sent, alerts.failed
-        summary.totals = run_report.totals(factory)
+        stages = pipeline.LocalStages(settings, loaded, factory, full=full)
+        summary = pipeline.run(stages, settings.database_url, watch=_ConsoleWatch())
     summary.seconds = time.monotonic() - began
     out.print(summary.line(), highlight=False, soft_wrap=True)
-    for error in alerts.errors:
+    alerts = summary.alerts
+    for error in alerts.errors if alerts else []:
         err.print(f"[red]error[/]: {escape(error)}", highlight=False, soft_wrap=True)
-    if synced.failures:
-        err.print(f"[red]error[/]: {escape(synced.failure_line())}; the rest completed",
+    if summary.failed:
+        err.print(f"[red]error[/]: {escape(summary.failure_line())}; the rest completed",
                   highlight=False, soft_wrap=True)
-    if synced.failures or alerts.failed or alerts.dead:
+    if summary.failed or (alerts and (alerts.failed or alerts.dead)):
         raise typer.Exit(1)
+
+
+class _ConsoleWatch:
+    """A spinner on stderr while a stage runs, its one-line report on stdout after."""
+
+    LABELS = {"sync": "Syncing…", "evaluate": "Evaluating…", "alert": "Sending alerts…"}
+
+    def stage(self, name: str) -> AbstractContextManager[object]:
+        return err.status(self.LABELS[name])
+
+    def done(self, name: str, line: str) -> None:
+        out.print(line, highlight=False, soft_wrap=True)
 
 
 @app.command("demo")

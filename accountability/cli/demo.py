@@ -23,7 +23,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email import policy
@@ -31,8 +31,10 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from types import TracebackType
 
+import typer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from pydantic import SecretStr
 from rich import box
 from rich.console import Console
 from rich.markup import escape
@@ -40,24 +42,25 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import sessionmaker
 
+from accountability import pipeline
 from accountability.config.errors import UsageError
 from accountability.config.registry_file import EXAMPLE_REGISTRY, load_registry_file
 from accountability.config.settings import Settings
-from accountability.usecases import evaluate, sync
+from accountability.sources.base import Progress as SyncProgress
 from accountability.usecases.databases import open_database, record_registry, upgrade_database
 from accountability.usecases.digest import DigestReport
 from accountability.usecases.digest import produce as produce_digest
-from accountability.usecases.dispatch import Channels, DispatchReport, dispatch
+from accountability.usecases.dispatch import Channels, DispatchReport
 from accountability.usecases.dispatch import log as dispatch_log
+from accountability.usecases.evaluate import EvaluationReport
 from accountability.usecases.maps import write_escalation_map
 from connectors.channel_errors import ChannelConfigError
 from connectors.jira_tickets import JiraTickets
 from connectors.pagerduty_events import PagerDutyEvents
 from connectors.slack import SlackWebhook
 from rules.registry import LoadedRegistry
-from sandbox import SandboxConfig, serve_sandbox
+from sandbox import Sandbox, SandboxConfig, serve_sandbox
 from storage import evaluations, repo
 from storage.models import AlertOutbox
 
@@ -82,8 +85,8 @@ class DemoResult:
 
     database_url: str
     maps: dict[str, Path]
-    report: sync.SyncReport
-    evaluation: evaluate.EvaluationReport
+    report: pipeline.SyncReport
+    evaluation: EvaluationReport
     alerts: DispatchReport
     digest: DigestReport
     digest_path: Path
@@ -104,39 +107,92 @@ def run_demo(out_dir: Path, console: Console, today: date | None = None) -> Demo
         upgrade_database(database_url)
         record_registry(database_url, loaded)
     _done(console, f"database {database_url}")
-    report = _sync_from_sandbox(console, loaded, database_url, servers)
-    _done(console, report.line())
-    with open_database(database_url) as factory, console.status("Evaluating…"):
-        evaluation = evaluate.evaluate(factory, loaded, now=DEMO_AS_OF, full=True)
-    _done(console, evaluation.line())
-    with console.status("Writing the escalation maps…"):
-        maps = {
-            workflow: write_escalation_map(loaded, workflow,
-                                           out_dir / "maps" / f"{workflow}.html", today)
-            for workflow in loaded.registry.workflows
-        }
-    _done(console, f"escalation maps: {len(maps)} written to {out_dir / 'maps'}")
     digest_path = out_dir / f"digest-{DEMO_DIGEST_WEEK}.html"
     with _MailCapture(out_dir / "emails") as capture:
         servers.append(capture.address)
         _done(console, f"SMTP capture listening on {capture.host}:{capture.port}")
-        settings = _capture_settings(database_url, capture)
-        with open_database(database_url) as factory:
-            alerts = _send_alerts(console, factory, loaded, settings)
-            with console.status(f"Sending the {DEMO_DIGEST_WEEK} digest to leadership…"):
-                digest = produce_digest(factory, loaded, settings, week=DEMO_DIGEST_WEEK,
-                                        out=digest_path, send=True, clock=lambda: DEMO_AS_OF)
+        mail_settings = _capture_settings(database_url, capture)
+        with _sandbox(console, servers) as sandbox:
+            summary = _run_pipeline(console, loaded, _pipeline_settings(mail_settings, sandbox))
+        with console.status("Writing the escalation maps…"):
+            maps = {
+                workflow: write_escalation_map(loaded, workflow,
+                                               out_dir / "maps" / f"{workflow}.html", today)
+                for workflow in loaded.registry.workflows
+            }
+        _done(console, f"escalation maps: {len(maps)} written to {out_dir / 'maps'}")
+        with open_database(database_url) as factory, console.status(
+                f"Sending the {DEMO_DIGEST_WEEK} digest to leadership…"):
+            digest = produce_digest(factory, loaded, mail_settings, week=DEMO_DIGEST_WEEK,
+                                    out=digest_path, send=True, clock=lambda: DEMO_AS_OF)
         _done(console, f"digest {digest.week} written and emailed to "
                        f"{', '.join(digest.sent_to)}: {digest.subject}")
     emails = capture.saved
     _done(console, f"SMTP capture stopped: {len(emails)} emails saved")
     with open_database(database_url) as factory, factory() as session:
-        summary = _summary(session, loaded)
-    console.print(_table(loaded, summary))
+        workflows = _summary(session, loaded)
+    console.print(_table(loaded, workflows))
     _print_paths(console, digest_path, maps, out_dir / "emails", len(emails), database_url)
     _done(console, f"demo finished in {time.monotonic() - began:.1f} s; nothing left running")
-    return DemoResult(database_url, maps, report, evaluation, alerts, digest,
-                      digest_path, emails, servers)
+    assert summary.sync and summary.evaluation and summary.alerts  # else _run_pipeline raised
+    return DemoResult(database_url, maps, summary.sync, summary.evaluation, summary.alerts,
+                      digest, digest_path, emails, servers)
+
+
+def _run_pipeline(
+    console: Console, loaded: LoadedRegistry, settings: Settings
+) -> pipeline.RunSummary:
+    """The scheduled job's own pipeline, as of DEMO_AS_OF: the sync reads the whole demo
+    history, the evaluation and the alerts run on the demo's clock (the scheduled job sends
+    right after it evaluates, so no reminder is due yet). Alerts carry no Jira links: the
+    sandbox is gone when the demo ends."""
+    channels = _EmailOnlyChannels.from_settings(settings)
+    channels.env_file = None  # the working folder's .env is the user's, not the demo's
+    watch = _DemoWatch(console)
+    with open_database(settings.database_url) as factory:
+        stages = pipeline.LocalStages(settings, loaded, factory, full=True, channels=channels,
+                                      links=False, as_of=DEMO_AS_OF,
+                                      progress=watch.progress.advance)
+        summary = pipeline.run(stages, settings.database_url, watch)
+    if summary.failed:
+        console.print(f"[red]demo failed[/]: {escape(summary.failure_line())}",
+                      highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    alerts = summary.alerts
+    if alerts and (alerts.failed or alerts.dead):
+        console.print(f"  [yellow]kept pending[/], retried by `accountability alert` once the "
+                      f"channel is configured ({alerts.failed + alerts.dead} alerts):",
+                      highlight=False, soft_wrap=True)
+        for error in alerts.errors:
+            console.print(f"  · {escape(error)}", highlight=False, soft_wrap=True)
+    return summary
+
+
+class _DemoWatch:
+    """Each stage as the demo shows it: a progress line per partition while the sync runs, a
+    spinner otherwise, a check mark and the stage's line after."""
+
+    LABELS = {"evaluate": "Evaluating…", "alert": "Sending the alerts to the SMTP capture…"}
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = _progress(console)
+
+    def stage(self, name: str) -> AbstractContextManager[object]:
+        if name == "sync":
+            return self.progress
+        if name == "alert":
+            return _quiet_status(self.console, self.LABELS[name], dispatch_log)
+        return self.console.status(self.LABELS[name])
+
+    def done(self, name: str, line: str) -> None:
+        _done(self.console, line)
+
+
+@contextmanager
+def _quiet_status(console: Console, label: str, logger: logging.Logger) -> Iterator[None]:
+    with console.status(label), _quiet(logger):
+        yield
 
 
 def _fresh_folder(out_dir: Path) -> None:
@@ -153,31 +209,31 @@ def _fresh_folder(out_dir: Path) -> None:
 # --- sync ---------------------------------------------------------------------------------------
 
 
-def _sync_from_sandbox(
-    console: Console, loaded: LoadedRegistry, url: str, servers: list[tuple[str, int]]
-) -> sync.SyncReport:
+@contextmanager
+def _sandbox(console: Console, servers: list[tuple[str, int]]) -> Iterator[Sandbox]:
+    """The sandbox Jira Cloud and PagerDuty of the demo company, stopped on exit."""
     with console.status("Starting the sandbox Jira Cloud and PagerDuty…"):
-        sandbox = serve_sandbox(SandboxConfig(seed=DEMO_SEED, mode="demo"))
-        sb = sandbox.__enter__()
+        running = serve_sandbox(SandboxConfig(seed=DEMO_SEED, mode="demo"))
+        sandbox = running.__enter__()
     try:
-        creds = sb.credentials
-        servers.append(_address(creds["JIRA_URL"]))
-        settings = Settings(
-            database_url=url,
-            registry=EXAMPLE_REGISTRY,
-            sync_start=DEMO_SYNC_START,
-            jira_url=creds["JIRA_URL"],
-            jira_email=creds["JIRA_EMAIL"],
-            jira_api_token=creds["JIRA_API_TOKEN"],
-            jira_pat=None,
-            pagerduty_api_token=creds["PAGERDUTY_API_TOKEN"],
-            pagerduty_api_url=creds["PAGERDUTY_API_URL"],
-            ca_bundle=sb.ca_path,
-        )
-        with open_database(url) as factory, _progress(console) as advance:
-            return sync.run_sync(settings, loaded.registry, factory, progress=advance)
+        servers.append(_address(sandbox.credentials["JIRA_URL"]))
+        yield sandbox
     finally:
-        sandbox.__exit__(None, None, None)
+        running.__exit__(None, None, None)
+
+
+def _pipeline_settings(mail: Settings, sandbox: Sandbox) -> Settings:
+    """The capture's settings plus the sandbox's credentials, from the demo's start date."""
+    creds = sandbox.credentials
+    return mail.model_copy(update={
+        "sync_start": DEMO_SYNC_START,
+        "jira_url": creds["JIRA_URL"],
+        "jira_email": creds["JIRA_EMAIL"],
+        "jira_api_token": SecretStr(creds["JIRA_API_TOKEN"]),
+        "pagerduty_api_token": SecretStr(creds["PAGERDUTY_API_TOKEN"]),
+        "pagerduty_api_url": creds["PAGERDUTY_API_URL"],
+        "ca_bundle": sandbox.ca_path,
+    })
 
 
 def _address(url: str) -> tuple[str, int]:
@@ -198,7 +254,7 @@ class _progress:
         self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
 
-    def __enter__(self) -> sync.Progress:
+    def __enter__(self) -> SyncProgress:
         self._bar.__enter__()
         return self.advance
 
@@ -320,28 +376,6 @@ class _EmailOnlyChannels(Channels):
     def jira(self) -> JiraTickets:
         raise ChannelConfigError("Jira ticket: not configured in the demo (only email, to the "
                                  "local capture)")
-
-
-def _send_alerts(
-    console: Console,
-    factory: sessionmaker[DbSession],
-    loaded: LoadedRegistry,
-    settings: Settings,
-) -> DispatchReport:
-    """The queued alerts through the real dispatcher, on the demo's clock (DEMO_AS_OF): the
-    scheduled job sends right after it evaluates, so no reminder is due yet."""
-    channels = _EmailOnlyChannels.from_settings(settings)
-    channels.env_file = None  # the working folder's .env is the user's, not the demo's
-    with console.status("Sending the alerts to the SMTP capture…"), _quiet(dispatch_log):
-        alerts = dispatch(factory, loaded.registry, channels, clock=lambda: DEMO_AS_OF)
-    _done(console, alerts.line())
-    if alerts.failed or alerts.dead:
-        console.print(f"  [yellow]kept pending[/], retried by `accountability alert` once the "
-                      f"channel is configured ({alerts.failed + alerts.dead} alerts):",
-                      highlight=False, soft_wrap=True)
-        for error in alerts.errors:
-            console.print(f"  · {escape(error)}", highlight=False, soft_wrap=True)
-    return alerts
 
 
 @contextmanager

@@ -122,6 +122,14 @@ class DispatchReport:
                 "failed": self.failed, "dead": self.dead, "pending": self.pending,
                 "messages": dict(self.messages), "errors": list(self.errors)}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DispatchReport:
+        """The report `as_dict` gave, back (a Prefect flow's result crosses as a dict)."""
+        counts = {k: int(data.get(k, 0)) for k in
+                  ("reminders", "claimed", "sent", "failed", "dead", "pending")}
+        return cls(**counts, messages=Counter(data.get("messages", {})),
+                   errors=list(data.get("errors", [])))
+
 
 # --- channels ---------------------------------------------------------------------------------
 

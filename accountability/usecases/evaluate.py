@@ -13,11 +13,11 @@ from __future__ import annotations
 import gc
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,6 +57,20 @@ class EvaluationReport:
     reviews_opened: list[str] = field(default_factory=list)
     alerts: int = 0
     seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {
+            "findings": dict(self.findings), "new_findings": dict(self.new_findings),
+            "reviews_opened": list(self.reviews_opened), "line": self.line()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvaluationReport:
+        """The report `as_dict` gave, back (a Prefect flow's result crosses as a dict)."""
+        known = {f.name for f in fields(cls)}
+        report = cls(**{k: v for k, v in data.items() if k in known})
+        report.findings, report.new_findings = (Counter(data.get("findings", {})),
+                                                Counter(data.get("new_findings", {})))
+        return report
 
     def line(self) -> str:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.new_findings.items())) or "none"

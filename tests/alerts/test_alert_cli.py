@@ -18,7 +18,9 @@ from typer.testing import CliRunner, Result
 
 from accountability.cli.commands import app
 from accountability.config.registry_file import load_registry_file
-from accountability.usecases import evaluate, sync
+from accountability.sources import jira as jira_sync
+from accountability.sources import pagerduty as pd_sync
+from accountability.usecases import evaluate
 from sandbox import ROUTING_KEY, Sandbox, SandboxConfig, serve_sandbox
 from storage.engine import make_engine, session_factory
 from storage.migrate import upgrade
@@ -42,9 +44,9 @@ def demo(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[tuple[Sandbox, dic
     try:
         with serve_sandbox(SandboxConfig(seed=7, mode="demo")) as sb:
             with clients(sb) as (jira, pd):
-                for partition in sync.jira_partitions(loaded.registry):
-                    sync.sync_jira_partition(factory, jira, partition, start=START, now=NOW)
-                sync.sync_pagerduty(factory, pd, sync.pagerduty_services(loaded.registry),
+                for partition in jira_sync.jira_partitions(loaded.registry):
+                    jira_sync.sync_jira_partition(factory, jira, partition, start=START, now=NOW)
+                pd_sync.sync_pagerduty(factory, pd, pd_sync.pagerduty_services(loaded.registry),
                                     start=START, now=NOW)
             evaluate.evaluate(factory, loaded, now=NOW, jira_browse_base=sb.base_url)
             env = {k: v for k, v in os.environ.items()

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accountability.config.registry_file import load_registry_file
-from accountability.usecases import evaluate, sync
+from accountability.sources import jira as jira_sync
+from accountability.sources import pagerduty as pd_sync
+from accountability.usecases import evaluate
 from rules.registry import LoadedRegistry
 from sandbox import PlantedCase, SandboxConfig, build_world, serve_sandbox
 from storage import evaluations as store
@@ -40,9 +42,9 @@ def evaluated(
     engine = make_engine(url)
     factory = session_factory(engine)
     with serve_sandbox(SandboxConfig(seed=7, mode="demo")) as sb, clients(sb) as (jira, pd):
-        for partition in sync.jira_partitions(loaded.registry):
-            sync.sync_jira_partition(factory, jira, partition, start=START, now=NOW)
-        sync.sync_pagerduty(factory, pd, sync.pagerduty_services(loaded.registry),
+        for partition in jira_sync.jira_partitions(loaded.registry):
+            jira_sync.sync_jira_partition(factory, jira, partition, start=START, now=NOW)
+        pd_sync.sync_pagerduty(factory, pd, pd_sync.pagerduty_services(loaded.registry),
                             start=START, now=NOW)
     report = evaluate.evaluate(factory, loaded, now=NOW, jira_browse_base="https://acme.example")
     yield factory, report

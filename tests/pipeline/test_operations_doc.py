@@ -35,9 +35,10 @@ def test_the_documented_rate_limits_are_the_names_the_flows_take_slots_from() ->
 
 
 def test_the_sync_tasks_are_tagged_with_the_same_names() -> None:
-    from flows.sync import sync_jira_partition, sync_pagerduty
+    from accountability.sources import SOURCES
+    from flows.sync import partition_task
 
-    assert set(sync_jira_partition.tags) | set(sync_pagerduty.tags) == set(API_LIMITS)
+    assert {tag for source in SOURCES for tag in partition_task(source).tags} == set(API_LIMITS)
     assert all(f"`{name}`" in _section("### 3.5") for name in API_LIMITS)
 
 

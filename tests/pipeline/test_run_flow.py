@@ -104,8 +104,8 @@ def test_a_failing_source_does_not_stop_the_others_and_the_run_fails_naming_it(
     from flows.run import run_flow
 
     # The task's own retries (10 s, 20 s) would only repeat the same failure here.
-    monkeypatch.setattr(flows.sync, "sync_pagerduty",
-                        flows.sync.sync_pagerduty.with_options(retries=0))
+    monkeypatch.setattr(flows.sync, "sync_partition",
+                        flows.sync.sync_partition.with_options(retries=0))
     sandbox.set_faults(PAGERDUTY_BROKEN)
     _use(environment(sandbox, smtp, slack, database), monkeypatch)
     state = run_flow(return_state=True)
@@ -227,7 +227,9 @@ def test_api_throttle_takes_slots_of_a_configured_rate_limit_only(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
-    from flows.limits import JIRA_API_LIMIT, PAGERDUTY_API_LIMIT, api_throttle
+    from flows.limits import API_LIMITS, api_throttle
+
+    JIRA_API_LIMIT, PAGERDUTY_API_LIMIT = API_LIMITS
 
     assert api_throttle(JIRA_API_LIMIT) is None  # not configured: no throttle, no API calls
     with get_client(sync_client=True) as client:

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accountability.usecases import sync
+from accountability.sources import jira as jira_sync
+from accountability.sources import pagerduty as pd_sync
 from connectors.errors import ConnectorError
 from connectors.jira import Changelogs
 from rules.registry import Registry
@@ -51,9 +52,10 @@ def run(sb: Sandbox, factory: sessionmaker[Session], registry: Registry, now: da
     """One sync of every partition, as `accountability sync` does; returns items synced."""
     items = 0
     with clients(sb) as (jira, pd):
-        for partition in sync.jira_partitions(registry):
-            items += sync.sync_jira_partition(factory, jira, partition, start=START, now=now).items
-        for summary in sync.sync_pagerduty(factory, pd, sync.pagerduty_services(registry),
+        for partition in jira_sync.jira_partitions(registry):
+            items += jira_sync.sync_jira_partition(factory, jira, partition, start=START,
+                                                   now=now).items
+        for summary in pd_sync.sync_pagerduty(factory, pd, pd_sync.pagerduty_services(registry),
                                            start=START, now=now):
             items += summary.items
     return items
@@ -64,7 +66,7 @@ def expected(sb: Sandbox, registry: Registry, now: datetime) -> dict[str, set[ob
     world = sb.world
     upper = to_ms(now)
     queries = {
-        (p.project, p.workflow): p.jql for p in sync.jira_partitions(registry)
+        (p.project, p.workflow): p.jql for p in jira_sync.jira_partitions(registry)
     }
     issues, items, events, members = set(), set(), set(), set()
     for issue in world.issues.values():
@@ -82,7 +84,7 @@ def expected(sb: Sandbox, registry: Registry, now: datetime) -> dict[str, set[ob
                         items.add((str(history.id), index))
                     if item[0] == "assignee":
                         events.add(f"jira:{history.id}:{index}")
-    services = set(sync.pagerduty_services(registry))
+    services = set(pd_sync.pagerduty_services(registry))
     incidents, entries = set(), set()
     for incident in world.incidents.values():
         if incident.service_id not in services:
@@ -166,8 +168,8 @@ def test_incremental_sync_fetches_about_what_changed(
     changed_issues = {k for k in change.issue_keys if k in truth["issues"]}
     with clients(sandbox) as (jira, _):
         synced = sum(
-            sync.sync_jira_partition(factory, jira, p, start=START, now=later).items
-            for p in sync.jira_partitions(registry)
+            jira_sync.sync_jira_partition(factory, jira, p, start=START, now=later).items
+            for p in jira_sync.jira_partitions(registry)
         )
     assert synced == len(changed_issues) > 0
     run(sandbox, factory, registry, later)
@@ -244,7 +246,7 @@ def test_quarantined_records_are_counted_and_the_sync_goes_on(
         def log_entries(self, since: datetime, until: datetime) -> Iterator[dict]:
             yield from ()
 
-    summaries = sync.sync_pagerduty(factory, OneBadIncident(), ["PSUP001"],  # type: ignore[arg-type]
+    summaries = pd_sync.sync_pagerduty(factory, OneBadIncident(), ["PSUP001"],  # type: ignore[arg-type]
                                     start=START, now=START + timedelta(days=10))
     assert summaries[0].items == 1 and summaries[0].quarantined == 1
     with factory() as s:
@@ -266,8 +268,8 @@ def test_data_center_pat_and_paged_changelogs_give_the_same_rows(
         creds = sb.credentials
         with JiraClient(creds["JIRA_URL"], pat=SecretStr(creds["JIRA_PAT"]),
                         ca_bundle=sb.ca_path) as jira:
-            for partition in sync.jira_partitions(registry):
-                sync.sync_jira_partition(factory, jira, partition, start=START, now=now)
+            for partition in jira_sync.jira_partitions(registry):
+                jira_sync.sync_jira_partition(factory, jira, partition, start=START, now=now)
             paged = jira.stats.by_endpoint()
         truth = expected(sb, registry, now)
     got = stored(factory)
@@ -288,8 +290,8 @@ def test_an_issue_deleted_mid_sync_is_skipped_and_counted(
         def changelogs(self, ids: list[str]) -> Changelogs:
             return Changelogs({"1": []}, missing=("2",))
 
-    partition = sync.JiraPartition("support", "SUP", None)
-    summary = sync.sync_jira_partition(factory, DeletedOne(), partition,  # type: ignore[arg-type]
+    partition = jira_sync.JiraPartition("support", "SUP", None)
+    summary = jira_sync.sync_jira_partition(factory, DeletedOne(), partition,  # type: ignore[arg-type]
                                        start=START, now=START + timedelta(days=1))
     assert (summary.items, summary.skipped) == (1, 1)
     assert stored(factory)["issues"] == {"SUP-1"}
@@ -307,7 +309,7 @@ def test_log_entries_written_in_small_batches_give_the_same_rows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     now = after_world(sandbox)
-    monkeypatch.setattr(sync, "LOG_ENTRY_BATCH", 3)  # many transactions per 7-day window
+    monkeypatch.setattr(pd_sync, "LOG_ENTRY_BATCH", 3)  # many transactions per 7-day window
     failing_after = len(sandbox.world.log_entries) * 2 // 3
     listed = [0]
 
@@ -322,7 +324,8 @@ def test_log_entries_written_in_small_batches_give_the_same_rows(
     with clients(sandbox) as (_, pd), pytest.raises(ConnectorError):
         original = pd.log_entries
         monkeypatch.setattr(pd, "log_entries", lambda *a: broken(original(*a)))
-        sync.sync_pagerduty(factory, pd, sync.pagerduty_services(registry), start=START, now=now)
+        pd_sync.sync_pagerduty(factory, pd, pd_sync.pagerduty_services(registry), start=START,
+                               now=now)
     with factory() as session:
         cursor = repo.get_cursor(session, "pagerduty", "log_entries")
         newest = session.scalar(select(func.max(PdLogEntry.created_at)))

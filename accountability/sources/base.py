@@ -1,0 +1,182 @@
+"""What every source is to the rest of the product, and the sync mechanics they share.
+
+A source (Jira, PagerDuty, a third one later) is one object that knows its partitions (the
+units of cursors and parallelism, derived from the registry), its credentials, how to open and
+check its client, and how to sync one partition into storage. The pipeline
+(`accountability.pipeline`) plans, runs and reports partitions without knowing which source
+they belong to; the rules receive normalized ownership events and never see a vendor's name.
+
+The shared mechanics: the run's start is frozen as the upper bound of every query, a
+partition's cursor moves only in the transaction that commits the batch before it (a crash
+resumes from the last committed batch; the overlap window plus idempotent upserts make the
+re-read harmless), and records that cannot be understood are quarantined with their reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from accountability.clock import Clock
+from accountability.config.settings import Settings
+from connectors.stats import RequestStats
+from rules.ownership import MalformedRecordError
+from rules.registry import Registry
+
+DEFAULT_OVERLAP = timedelta(minutes=10)
+DEFAULT_LOOKBACK = timedelta(days=90)
+
+Progress = Callable[[str, int], None]  # (partition, records just handled)
+Throttle = Callable[[], None]  # takes one slot of a rate limit shared by every worker
+
+
+@dataclass
+class SyncSummary:
+    """What one partition's sync did; summed for the CLI's one-line report."""
+
+    source: str
+    partition: str
+    items: int = 0
+    changes: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    cursor: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The time span one run reads: from each cursor (minus `overlap`), or from `start` on a
+    first or `full` sync, up to `now`, the run's frozen start."""
+
+    start: datetime
+    now: datetime
+    full: bool = False
+    overlap: timedelta = DEFAULT_OVERLAP
+
+    def lower_bound(self, cursor: datetime | None, full: bool | None = None) -> datetime:
+        """The closed lower bound: the cursor minus the overlap (late-indexed updates), or
+        the start when there is no cursor or the sync is full."""
+        if (self.full if full is None else full) or cursor is None:
+            return self.start
+        return cursor - self.overlap
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One unit of a sync: its own cursor(s), run in parallel with the others.
+
+    `group` is what a fanned-out deployment hands one worker (a Jira project; None when the
+    source is a single unit); `spec` is the source's own description of the partition.
+    """
+
+    source: str
+    name: str
+    group: str | None
+    spec: Any
+
+    @property
+    def label(self) -> str:
+        """`jira support/SUP`, `pagerduty services PSUP001`: how failures name it."""
+        return f"{self.source} {self.name}"
+
+
+class Client(Protocol):
+    """What the pipeline needs of a source's API client: its counters, and closing it."""
+
+    stats: RequestStats
+
+    def close(self) -> None: ...
+
+
+class Source(Protocol):
+    """Everything the product knows about one source, behind one seam."""
+
+    name: str  # "jira": stored in events and cursors, the registry's `sources:` key
+    label: str  # "Jira", for messages
+    group_label: str | None  # "Jira project": what a fan-out `group` is, for messages
+    rate_limit: str  # the Prefect global concurrency limit its requests take slots of
+    secret_variables: tuple[str, ...]  # may come from Prefect Secret blocks
+
+    def partitions(self, registry: Registry) -> list[Partition]:
+        """What the registry asks of this source, as partitions (none: not used)."""
+        ...
+
+    def check_credentials(self, settings: Settings) -> None:
+        """Raise ConfigError naming the missing variable; no network call."""
+        ...
+
+    def connect(self, settings: Settings, throttle: Throttle | None = None) -> Client: ...
+
+    def preflight(self, client: Any) -> None:
+        """One cheap call: wrong credentials or a URL that is not this API fail before any
+        write (ConfigError / AuthError)."""
+        ...
+
+    def sync(
+        self,
+        factory: sessionmaker[Session],
+        client: Any,
+        partition: Partition,
+        window: Window,
+        *,
+        progress: Progress | None,
+        clock: Clock,
+    ) -> list[SyncSummary]: ...
+
+
+def first_sync_start(now: datetime, sync_start: datetime | None) -> datetime:
+    return sync_start if sync_start is not None else now - DEFAULT_LOOKBACK
+
+
+def sync_start_of(settings: Settings) -> datetime | None:
+    if settings.sync_start is None:
+        return None
+    return datetime.combine(settings.sync_start, datetime.min.time(), tzinfo=UTC)
+
+
+def windows(
+    lower: datetime, upper: datetime, step: timedelta
+) -> Iterator[tuple[datetime, datetime]]:
+    """[lower, upper] cut into spans of at most `step`."""
+    while lower < upper:
+        end = min(lower + step, upper)
+        yield lower, end
+        lower = end
+
+
+def batches(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """`records` in lists of at most `size`, read lazily (itertools.batched is Python 3.12+)."""
+    iterator = iter(records)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+Quarantined = tuple[str, str, object]  # (record reference, reason, raw record)
+
+
+def convert(
+    records: Iterable[Mapping[str, Any]],
+    to_row: Callable[[Mapping[str, Any]], dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[Quarantined]]:
+    """Rows of the records that convert, and the others to quarantine with their reason."""
+    rows, bad = [], []
+    for record in records:
+        try:
+            rows.append(to_row(record))
+        except MalformedRecordError as exc:
+            bad.append((str(record.get("id") or "?"), str(exc), jsonable(record)))
+    return rows, bad
+
+
+def jsonable(value: object) -> object:
+    """Quarantined payloads go into a JSON column; anything odd is kept as its repr."""
+    if isinstance(value, Mapping | list | str | int | float | bool) or value is None:
+        return value
+    return repr(value)
