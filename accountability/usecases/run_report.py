@@ -18,8 +18,9 @@ from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import Settings
 from accountability.usecases import databases, sync
 from rules.registry import LoadedRegistry
+from storage import outbox
 from storage.evaluations import list_scorecards
-from storage.models import AlertOutbox, Finding
+from storage.models import Finding
 
 # Findings that are not problems: listed by `findings --all`, never counted as findings here.
 _NOT_A_PROBLEM = "authorized_change"
@@ -59,12 +60,8 @@ def totals(factory: sessionmaker[Session]) -> Totals:
         for kind, status, number in rows:
             by_type[str(kind)] += int(number)
             open_findings += int(number) if status == "open" else 0
-        alerts = Counter[str]()
-        for status, number in session.execute(
-            select(AlertOutbox.status, func.count()).group_by(AlertOutbox.status)
-        ):
-            alerts[str(status)] += int(number)
-    return Totals(dict(sorted(by_type.items())), open_findings, dict(sorted(alerts.items())))
+        alerts = outbox.counts_by_status(session)
+    return Totals(dict(sorted(by_type.items())), open_findings, alerts)
 
 
 def current_scorecard(factory: sessionmaker[Session]) -> list[dict[str, Any]]:
