@@ -41,8 +41,9 @@ from accountability.usecases.databases import open_database
 from accountability.usecases.dispatch import Channels, DispatchPolicy, DispatchReport, dispatch
 from connectors.errors import AuthError
 from rules.registry import LoadedRegistry, Registry
+from storage import outbox
 from storage.errors import StorageError
-from storage.models import AlertOutbox, Finding
+from storage.models import Finding
 
 # Findings that are not problems: listed by `findings --all`, never counted as findings here.
 _NOT_A_PROBLEM = "authorized_change"
@@ -513,10 +514,6 @@ def totals(factory: sessionmaker[Session]) -> Totals:
         for kind, status, number in rows:
             by_type[str(kind)] += int(number)
             open_findings += int(number) if status == "open" else 0
-        alerts = Counter[str]()
-        for status, number in session.execute(
-            select(AlertOutbox.status, func.count()).group_by(AlertOutbox.status)
-        ):
-            alerts[str(status)] += int(number)
-    return Totals(dict(sorted(by_type.items())), open_findings, dict(sorted(alerts.items())))
+        alerts = outbox.counts_by_status(session)
+    return Totals(dict(sorted(by_type.items())), open_findings, alerts)
 

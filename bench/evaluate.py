@@ -74,7 +74,7 @@ from rules.ownership import jira_events, pagerduty_events  # noqa: E402
 from rules.registry import LoadedRegistry, Registry  # noqa: E402
 from rules.weeks import monday, shift_week, week_of  # noqa: E402
 from storage import evaluations as store  # noqa: E402
-from storage import migrate, repo  # noqa: E402
+from storage import migrate, outbox, repo  # noqa: E402
 from storage.engine import make_engine, session_factory, session_scope  # noqa: E402
 from storage.ingest import (  # noqa: E402
     changelog_rows,
@@ -749,7 +749,7 @@ PHASES: tuple[tuple[Any, str, str], ...] = (
     (store, "save_findings", "write: save_findings"),
     (store, "save_scorecards", "write: other"),
     (store, "open_reviews", "write: other"),
-    (store, "enqueue", "write: enqueue"),
+    (outbox, "enqueue", "write: enqueue"),
     (store, "ratified_keys", "write: other"),
     (store, "review_states", "write: other"),
     (repo, "get_cursor_with_details", "write: other"),

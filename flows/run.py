@@ -1,13 +1,13 @@
 """The scheduled job on Prefect: `accountability.pipeline.run`, one flow run per interval.
 
-The pipeline says the order and the failure policy; here each stage is its own subflow with its own retry policy (sync partitions retry, the evaluation
-transaction retries once, alerts rely on the outbox). Bad configuration (no or an invalid
-registry, missing credentials for a source the registry uses, an unmigrated database) fails
-the run at once, before any API call. Past that, a failing source does not stop the rest: the
-other partitions commit, the evaluation judges what is stored (a failed partition's cursor did
-not move, so it is consistent, only older), alerts go out, and the run then ends Failed naming
-what failed. Overlap is prevented by the deployment's concurrency limit (prefect.yaml: limit 1,
-CANCEL_NEW).
+The pipeline says the order and the failure policy; here each stage is its own subflow with its
+own retry policy (sync partitions retry, the evaluation transaction retries once, alerts rely on
+the outbox). Bad configuration (no or an invalid registry, missing credentials for a source the
+registry uses, an unmigrated database) fails the run at once, before any API call. Past that, a
+failing source does not stop the rest: the other partitions commit, the evaluation judges what
+is stored (a failed partition's cursor did not move, so it is consistent, only older), alerts
+go out, and the run then ends Failed naming what failed. Overlap is prevented by the
+deployment's concurrency limit (prefect.yaml: limit 1, CANCEL_NEW).
 
 The run logs one summary line, returns the summary as its result, and publishes each
 workflow's latest scorecard as the table artifact `scorecard`.

@@ -1,5 +1,5 @@
 """What the weekly digest reads (scorecards, decisions, findings; dead alerts are
-`storage.repo.dead_alerts`, as `alert --status` reads them) and the record of its sends
+`storage.outbox.dead_alerts`, as `alert --status` reads them) and the record of its sends
 (`digest_sends`, one row per week)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Writing what the rules decided (findings, scorecards, risk reviews, alerts) and reading it.
+"""Writing what the rules decided (findings, scorecards, risk reviews) and reading it.
 
 The evaluation writes everything in one transaction: a crash leaves the previous evaluation
 intact. Findings are upserted by key; their `status` (a ratification) and `first_seen_at`
@@ -21,7 +21,6 @@ from rules.facts import ReviewState, Verdict, WeekScore
 from rules.registry import LoadedRegistry, RegistryError, parse_registry
 from storage.histories import Scope, load_histories, workflow_services
 from storage.models import (
-    AlertOutbox,
     Decision,
     Finding,
     Ratification,
@@ -241,14 +240,6 @@ def open_reviews(session: Session, reviews: Sequence[ReviewState]) -> list[str]:
     before = set(session.scalars(select(RiskReview.id).where(RiskReview.id.in_(ids))))
     insert_ignore(session, RiskReview, rows, conflict=["workflow", "week"])
     return [review_id for review_id in ids if review_id not in before]
-
-
-def enqueue(session: Session, alerts: Sequence[Mapping[str, Any]], *, due: datetime) -> int:
-    """Outbox rows, created and first due at `due` (the enqueuer's clock: a dispatcher on the
-    same clock finds them due at once); a dedup key already present (same event, channel,
-    recipient) is skipped. Returns how many went in."""
-    rows = [{"next_attempt_at": due, **alert, "created_at": due} for alert in alerts]
-    return insert_ignore(session, AlertOutbox, rows, conflict=["dedup_key"])
 
 
 # --- governance -----------------------------------------------------------------------------

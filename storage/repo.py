@@ -7,14 +7,13 @@ transaction (``session_scope``) decides when a write becomes visible.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
-    AlertOutbox,
     Finding,
     JiraIssue,
     JiraIssueWorkflow,
@@ -127,154 +126,6 @@ def set_cursor(
             }
         ],
     )
-
-
-# --- alert outbox ---------------------------------------------------------------------------
-
-
-def claim_pending_alerts(
-    session: Session,
-    worker_id: str,
-    now: datetime,
-    limit: int = 100,
-    *,
-    stale_after: timedelta | None = None,
-) -> list[AlertOutbox]:
-    """Claim up to ``limit`` due alerts for ``worker_id`` (status pending → sending).
-
-    No two workers ever claim the same row. PostgreSQL: ``SELECT … FOR UPDATE SKIP
-    LOCKED`` hands concurrent workers disjoint rows without waiting. SQLite has one
-    writer at a time: candidates are read, then claimed by an ``UPDATE … WHERE
-    status = 'pending'``; a row another worker claimed in between is not updated and
-    the read is retried.
-
-    Commit right after claiming, before sending: the claim must be visible to other
-    workers, and on SQLite an open write transaction blocks them.
-
-    Args:
-        stale_after: also reclaim rows left ``sending`` for longer than this (a worker
-            died mid-send). Off by default: a reclaimed alert may go out twice, which
-            the "at most once" promise forbids unless the channel deduplicates.
-    """
-    due = and_(AlertOutbox.status == "pending", AlertOutbox.next_attempt_at <= now)
-    if stale_after is not None:
-        stale = and_(AlertOutbox.status == "sending", AlertOutbox.claimed_at < now - stale_after)
-        due = or_(due, stale)
-    candidates = (
-        select(AlertOutbox.id)
-        .where(due)
-        .order_by(AlertOutbox.next_attempt_at, AlertOutbox.id)
-        .limit(limit)
-    )
-    claim = {"status": "sending", "claimed_by": worker_id, "claimed_at": now}
-    if session.get_bind().dialect.name == "postgresql":
-        ids = list(session.scalars(candidates.with_for_update(skip_locked=True)))
-        if ids:
-            session.execute(
-                update(AlertOutbox).where(AlertOutbox.id.in_(ids)).values(claim),
-                execution_options={"synchronize_session": False},
-            )
-        claimed = ids
-    else:
-        claimed = []
-        while len(claimed) < limit:
-            ids = list(session.scalars(candidates.limit(limit - len(claimed))))
-            if not ids:
-                break
-            won = session.scalars(
-                update(AlertOutbox)
-                .where(AlertOutbox.id.in_(ids), due)
-                .values(claim)
-                .returning(AlertOutbox.id),
-                execution_options={"synchronize_session": False},
-            )
-            claimed.extend(won)
-    if not claimed:
-        return []
-    return list(
-        session.scalars(
-            select(AlertOutbox)
-            .where(AlertOutbox.id.in_(claimed))
-            .order_by(AlertOutbox.next_attempt_at, AlertOutbox.id)
-            .execution_options(populate_existing=True)
-        )
-    )
-
-
-def mark_sent(
-    session: Session, alert_id: int, *, now: datetime, provider_id: str | None = None
-) -> None:
-    """Record a delivered alert (``provider_id``: the channel's message or event id)."""
-    session.execute(
-        update(AlertOutbox)
-        .where(AlertOutbox.id == alert_id)
-        .values(status="sent", sent_at=now, provider_id=provider_id, last_error=None),
-        execution_options={"synchronize_session": False},
-    )
-
-
-def mark_failed(
-    session: Session,
-    alert_id: int,
-    *,
-    next_attempt_at: datetime,
-    error: str,
-    max_attempts: int,
-) -> str:
-    """Record a failed attempt; return the new status.
-
-    The alert goes back to ``pending`` until ``next_attempt_at``, or to ``dead`` once
-    it has failed ``max_attempts`` times. The error is kept (truncated) for operators;
-    callers must pass a message already free of secrets.
-    """
-    attempts = AlertOutbox.attempts + 1
-    status = session.scalar(
-        update(AlertOutbox)
-        .where(AlertOutbox.id == alert_id)
-        .values(
-            status=case((attempts >= max_attempts, "dead"), else_="pending"),
-            attempts=attempts,
-            last_error=error[:MAX_ERROR_CHARS],
-            next_attempt_at=next_attempt_at,
-            claimed_by=None,
-            claimed_at=None,
-        )
-        .returning(AlertOutbox.status),
-        execution_options={"synchronize_session": False},
-    )
-    if status is None:
-        raise LookupError(f"no alert with id {alert_id}")
-    return status
-
-
-def outbox_counts(session: Session) -> list[tuple[str, str, int]]:
-    """(status, channel, number of alerts), for `accountability alert --status`."""
-    rows = session.execute(
-        select(AlertOutbox.status, AlertOutbox.channel, func.count())
-        .group_by(AlertOutbox.status, AlertOutbox.channel)
-        .order_by(AlertOutbox.status, AlertOutbox.channel)
-    )
-    return [(str(status), str(channel), int(number)) for status, channel, number in rows]
-
-
-def dead_alerts(session: Session, limit: int | None = None) -> list[AlertOutbox]:
-    """Alerts that gave up, newest first: shown with their error, never dropped silently."""
-    query = (
-        select(AlertOutbox)
-        .where(AlertOutbox.status == "dead")
-        .order_by(AlertOutbox.next_attempt_at.desc(), AlertOutbox.id.desc())
-    )
-    return list(session.scalars(query.limit(limit) if limit is not None else query))
-
-
-def retrying_alerts(session: Session, limit: int | None = None) -> list[AlertOutbox]:
-    """Pending alerts that failed at least once, next retry first."""
-    query = (
-        select(AlertOutbox)
-        .where(AlertOutbox.status == "pending", AlertOutbox.attempts > 0)
-        .order_by(AlertOutbox.next_attempt_at, AlertOutbox.id)
-    )
-    return list(session.scalars(query.limit(limit) if limit is not None else query))
 
 
 # --- read models ----------------------------------------------------------------------------

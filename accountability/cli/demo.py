@@ -40,7 +40,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from accountability import pipeline
@@ -61,8 +60,7 @@ from connectors.pagerduty_events import PagerDutyEvents
 from connectors.slack import SlackWebhook
 from rules.registry import LoadedRegistry
 from sandbox import Sandbox, SandboxConfig, serve_sandbox
-from storage import evaluations, repo
-from storage.models import AlertOutbox
+from storage import evaluations, outbox, repo
 
 # The sandbox's demo history covers ISO weeks 2026-W40 … 2026-W47; read all of it, and
 # evaluate as of the Monday morning after it, so the demo gives the same result any day.
@@ -413,9 +411,7 @@ def _summary(session: DbSession, loaded: LoadedRegistry) -> dict[str, _WorkflowS
                     if r.status != "closed"}
     cards = evaluations.list_scorecards(session)
     alerts: dict[str, Counter[str]] = {}
-    for workflow, status, number in session.execute(
-            select(AlertOutbox.workflow, AlertOutbox.status, func.count())
-            .group_by(AlertOutbox.workflow, AlertOutbox.status)):
+    for workflow, status, number in outbox.counts_by_workflow_and_status(session):
         alerts.setdefault(str(workflow), Counter())[str(status)] = int(number)
     summary: dict[str, _WorkflowSummary] = {}
     for workflow_id in loaded.registry.workflows:

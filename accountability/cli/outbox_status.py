@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from storage import repo
+from storage import outbox
 from storage.models import ALERT_CHANNELS, ALERT_STATUSES, AlertOutbox
 
 RETRYING_SHOWN = 20
@@ -27,9 +27,9 @@ class OutboxStatus:
 
 
 def outbox_status(session: Session) -> OutboxStatus:
-    counts = repo.outbox_counts(session)
-    retrying = repo.retrying_alerts(session)
-    return OutboxStatus(counts, repo.dead_alerts(session), retrying[:RETRYING_SHOWN],
+    counts = outbox.outbox_counts(session)
+    retrying = outbox.retrying_alerts(session)
+    return OutboxStatus(counts, outbox.dead_alerts(session), retrying[:RETRYING_SHOWN],
                         len(retrying))
 
 

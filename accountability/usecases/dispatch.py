@@ -5,7 +5,7 @@ One dispatch:
 1. queues the reminders that are due (risk reviews still unacknowledged every
    `remind_every_hours`; `rules.routing.reminder_due` picks the reminder number from the
    clock, so concurrent dispatchers write the same dedup key once);
-2. claims due rows in batches (`storage.repo.claim_pending_alerts`: `FOR UPDATE SKIP LOCKED`
+2. claims due rows in batches (`storage.outbox.claim_pending_alerts`: `FOR UPDATE SKIP LOCKED`
    on PostgreSQL, so two dispatchers never hold the same row; one writer on SQLite), committing
    the claim before any send;
 3. groups them into messages, as each channel's `Batch` in `rules.channels` says: email per
@@ -38,7 +38,6 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Final, Generic, TypeVar
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accountability.clock import Clock, system_clock
@@ -64,8 +63,7 @@ from rules.channels import CHANNELS, EMAIL, JIRA, PAGERDUTY, SLACK, Batch, Chann
 from rules.facts import ReviewState
 from rules.registry import JiraRiskReview, Registry
 from rules.routing import RISK_REVIEW, reminder_due, risk_review_reminder_alerts
-from storage import evaluations as store
-from storage import reminders, repo
+from storage import outbox, reminders
 from storage.engine import session_scope
 from storage.models import AlertOutbox
 
@@ -348,7 +346,7 @@ class _Dispatch:
         self.report.reminders = enqueue_reminders(self.factory, self.registry, self.clock())
         for _ in range(self.policy.max_batches):
             with session_scope(self.factory) as session:
-                claimed = [_Row.of(r) for r in repo.claim_pending_alerts(
+                claimed = [_Row.of(r) for r in outbox.claim_pending_alerts(
                     session, self.worker, self.clock(), limit=self.policy.batch_size,
                     stale_after=self.policy.stale_after)]
             if not claimed:
@@ -359,8 +357,7 @@ class _Dispatch:
             if len(claimed) < self.policy.batch_size:
                 break
         with session_scope(self.factory) as session:
-            self.report.pending = session.scalar(
-                select(func.count()).where(AlertOutbox.status == "pending")) or 0
+            self.report.pending = outbox.pending_count(session)
         return self.report
 
     def _send(self, unit: _Unit) -> _Outcome:
@@ -391,7 +388,7 @@ class _Dispatch:
         by_id = {r.id: r for r in unit.rows}
         with session_scope(self.factory) as session:
             for row_id, provider_id in outcome.sent.items():
-                repo.mark_sent(session, row_id, now=now, provider_id=provider_id[:500])
+                outbox.mark_sent(session, row_id, now=now, provider_id=provider_id[:500])
                 self.report.sent += 1
             for row_id, error in outcome.failed.items():
                 row = by_id[row_id]
@@ -399,7 +396,7 @@ class _Dispatch:
                 if error.retry_after is not None:
                     wait = max(wait, timedelta(seconds=min(error.retry_after, 6 * 3600)))
                 message = redact(str(error))
-                status = repo.mark_failed(
+                status = outbox.mark_failed(
                     session, row_id, next_attempt_at=now + wait, error=message,
                     max_attempts=self.policy.max_attempts if error.retriable else 1)
                 if status == "dead":
@@ -573,7 +570,7 @@ def enqueue_reminders(factory: sessionmaker[Session], registry: Registry, now: d
                                 breaches=tuple(review.breaches))
             rows += [a.row() for a in risk_review_reminder_alerts(registry, state, number)]
             reminders.mark_reminded(session, review.id, now)
-        return store.enqueue(session, rows, due=now) if rows else 0
+        return outbox.enqueue(session, rows, due=now) if rows else 0
 
 
 def worker_id() -> str:

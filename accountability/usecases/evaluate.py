@@ -31,6 +31,7 @@ from rules.routing import late_review_alerts, risk_review_alerts, unauthorized_c
 from rules.scorecard import score_weeks, stored_quality_known
 from rules.weeks import shift_week, week_bounds, week_of, weeks_between
 from storage import evaluations as store
+from storage import outbox as alert_outbox
 from storage import repo
 from storage.engine import session_scope
 from storage.histories import NewRecords, Scope, load_histories, new_records, workflow_services
@@ -276,7 +277,7 @@ class _Outbox:
 
     def flush(self) -> None:
         if self.pending:
-            self.inserted += store.enqueue(self.session, self.pending, due=self.now)
+            self.inserted += alert_outbox.enqueue(self.session, self.pending, due=self.now)
             self.pending = []
 
 

@@ -16,6 +16,7 @@ from rules.registry import Registry
 from rules.routing import review_closed_alerts
 from rules.weeks import parse_week, shift_week, week_of
 from storage import evaluations as store
+from storage import outbox
 from storage.models import RiskReview
 
 
@@ -66,7 +67,7 @@ def close(
     state = ReviewState(id=review.id, workflow=review.workflow, week=review.week,
                         owner=review.owner, status="closed", opened_at=review.opened_at,
                         due=review.due, breaches=tuple(review.breaches))
-    store.enqueue(session, [a.row() for a in review_closed_alerts(registry, state, by, note)],
+    outbox.enqueue(session, [a.row() for a in review_closed_alerts(registry, state, by, note)],
                   due=now)
     return review
 

@@ -28,7 +28,7 @@ from connectors.email import Mailbox, SmtpConfig
 from rules.facts import ReviewState, Verdict
 from rules.registry import LoadedRegistry, Registry, parse_registry
 from rules.routing import Alert, risk_review_alerts, unauthorized_change_alerts
-from storage import evaluations as store
+from storage import outbox as alert_outbox
 from storage.engine import session_factory, session_scope
 from storage.models import AlertOutbox, RiskReview
 
@@ -243,7 +243,7 @@ def review(workflow: str = "support", week: str = "2026-W46", owner: str = "lee"
 def enqueue(factory: sessionmaker[DbSession], alerts: list[Alert], *, due: datetime = NOW) -> int:
     """Queue `alerts` as the evaluation would at the test's clock (`NOW`)."""
     with session_scope(factory) as session:
-        return store.enqueue(session, [a.row() for a in alerts], due=due)
+        return alert_outbox.enqueue(session, [a.row() for a in alerts], due=due)
 
 
 def store_review(factory: sessionmaker[DbSession], state: ReviewState) -> None:

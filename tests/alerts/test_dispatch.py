@@ -198,11 +198,11 @@ def test_a_recipient_removed_from_the_registry_fails_alone(
 def test_a_claim_left_by_a_dead_dispatcher_is_taken_back_only_when_stale(
     factory: sessionmaker[Session], email_only: Registry, smtp_server: SmtpServer, stale: bool,
 ) -> None:
-    from storage import repo
+    from storage import outbox as alert_outbox
 
     enqueue(factory, unauthorized_change_alerts(email_only, verdict(1)))
     with session_scope(factory) as session:
-        assert len(repo.claim_pending_alerts(session, "dead-worker", NOW)) == 2
+        assert len(alert_outbox.claim_pending_alerts(session, "dead-worker", NOW)) == 2
     later = NOW + (timedelta(minutes=31) if stale else timedelta(minutes=5))
     report = dispatch(factory, email_only, channels_for(smtp_server), clock=Clock(later))
     assert report.sent == (2 if stale else 0)

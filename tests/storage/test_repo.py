@@ -13,14 +13,8 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from storage.engine import session_factory, session_scope
 from storage.models import AlertOutbox, Person, RegistrySnapshot
-from storage.repo import (
-    claim_pending_alerts,
-    get_cursor,
-    mark_failed,
-    mark_sent,
-    save_registry_snapshot,
-    set_cursor,
-)
+from storage.outbox import claim_pending_alerts, mark_failed, mark_sent
+from storage.repo import get_cursor, save_registry_snapshot, set_cursor
 from storage.upsert import insert_ignore
 
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)

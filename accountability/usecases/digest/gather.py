@@ -20,7 +20,7 @@ from rules.facts import WeekScore
 from rules.registry import LoadedRegistry, RegistryIssue
 from rules.weeks import shift_week, week_bounds, weeks_between
 from storage import digests as store
-from storage import evaluations, repo
+from storage import evaluations, outbox
 from storage.models import AlertOutbox, Decision, Finding, Scorecard
 
 TITLE_LIMIT = 200
@@ -57,7 +57,7 @@ def gather(
                                                                       week])],
         reviews=evaluations.review_states(session),
         findings=[finding(row, base) for row in rows],
-        dead_alerts=[dead_alert(row) for row in repo.dead_alerts(session)],
+        dead_alerts=[dead_alert(row) for row in outbox.dead_alerts(session)],
         registry_warnings=[warning(issue) for issue in loaded.warnings],
     )
 
