@@ -8,7 +8,7 @@ Choices where the SPEC is silent:
 
 - Items and verdicts naming another workflow (or none) are ignored, and so is an incident
   whose service is known and not one of the services of the workflow's incident sources
-  (`sources.pagerduty.services`).
+  (`Sources.incident_services()`).
 - Stages come from ticket (Jira) statuses. A status mapped to no stage is not a stage: the item is
   taken to stay in its last mapped stage (so `Done → <unmapped> → Done` is neither a reopen
   nor a second resolution, and `Done → <unmapped> → In Progress` reopens at `In Progress`).

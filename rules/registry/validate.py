@@ -501,8 +501,13 @@ class _WorkflowChecker:
                     loc,
                     f"decision '{decision_id}' has no approver: add approves: [person or group]",
                 )
-            for role in ("recommends", "approves", "executes"):
-                for j, name in enumerate(getattr(decision, role)):
+            roles = (
+                ("recommends", decision.recommends),
+                ("approves", decision.approves),
+                ("executes", decision.executes),
+            )
+            for role, names in roles:
+                for j, name in enumerate(names):
                     p._ref((*loc, role, j), name, role=True, automation=True)
             for j, name in enumerate(decision.informed):
                 p._ref((*loc, "informed", j), name)
