@@ -9,14 +9,19 @@ A change is authorized by the first rule that holds, in this order:
 3. `declared-path` — the actor holds `executes` and every new owner is an eligible owner of
    the stage (its owner or a member of its `assignees`); nobody is never eligible;
 4. `automation` — the actor is a declared automation whose `may` lists the decision, or the
-   change is PagerDuty's own routing (a non-user agent) on an incident whose escalation
-   policy the workflow declares.
+   change is the incident tool's own routing (a non-user agent) on an incident whose
+   escalation policy the workflow declares.
 
 Anything else is an unauthorized change, and its reason says why each rule failed.
 
 `Judge` compiles the registry once (expanded groups, eligible owners per stage, delegations
 by grantee) so that judging an event is a handful of set lookups plus its reason sentence: the
 benchmark judges a million events.
+
+Sources are told apart by kind only (`rules.sources`): an incident's change exercises the
+incident decision in the incident stage, any other item's the ticket decision in the stage of
+its status. Each workflow's rights are compiled per kind, so the judging loop picks them with
+one set lookup.
 """
 
 from __future__ import annotations
@@ -35,7 +40,20 @@ from rules.facts import (
     stable_key,
 )
 from rules.identity import IdentityResolver
-from rules.registry import STAGE_OWNER, Delegation, Registry, Workflow
+from rules.registry import INCIDENT_STAGE_KEY, STAGE_OWNER, Delegation, Registry, Workflow
+from rules.sources import (
+    INCIDENT,
+    INCIDENT_ESCALATION,
+    INCIDENT_SOURCES,
+    KINDS,
+    NON_USER_AGENTS,
+    REASSIGNMENT,
+    TICKET,
+    ItemKind,
+    SourceSpec,
+    find,
+    source_of_ref,
+)
 from rules.timeline import status_at
 
 APPROVER: Final = "approver"
@@ -44,11 +62,25 @@ DECLARED_PATH: Final = "declared-path"
 AUTOMATION: Final = "automation"
 RULES: Final[tuple[str, ...]] = (APPROVER, DELEGATION, DECLARED_PATH, AUTOMATION)
 
-REASSIGNMENT: Final = "reassignment"
-INCIDENT_ESCALATION: Final = "incident-escalation"
-
-NON_USER_AGENTS: Final = frozenset({"service", "escalation_policy", "integration"})
-"""PagerDuty agents that are PagerDuty's own routing, not a person deciding (SPEC §4)."""
+__all__ = [  # the kind-level names live in `rules.sources`; importable from here too
+    "APPROVER",
+    "AUTHORIZED_CHANGE",
+    "AUTOMATION",
+    "DECLARED_PATH",
+    "DELEGATION",
+    "INCIDENT_ESCALATION",
+    "NON_USER_AGENTS",
+    "REASSIGNMENT",
+    "RULES",
+    "UNAUTHORIZED_CHANGE",
+    "Judge",
+    "decision_for",
+    "decision_for_kind",
+    "in_order",
+    "judge_for",
+    "judge_item",
+    "judge_items",
+]
 
 UNAUTHORIZED_CHANGE: Final = "unauthorized_change"
 AUTHORIZED_CHANGE: Final = "authorized_change"
@@ -56,12 +88,18 @@ AUTHORIZED_CHANGE: Final = "authorized_change"
 _SECOND: Final = timedelta(seconds=1)
 
 
-def decision_for(workflow: Workflow, source: str) -> str:
-    """The decision an ownership change exercises: `reassignment` for Jira, for PagerDuty
-    `incident-escalation`, falling back to `reassignment` when the workflow lacks it."""
-    if source == "pagerduty" and INCIDENT_ESCALATION in workflow.decisions:
+def decision_for_kind(workflow: Workflow, kind: ItemKind | None) -> str:
+    """The decision an ownership change of an item of `kind` exercises: `reassignment` for a
+    ticket, for an incident `incident-escalation`, falling back to `reassignment` when the
+    workflow lacks it (and for a source of no known kind)."""
+    if kind == INCIDENT and INCIDENT_ESCALATION in workflow.decisions:
         return INCIDENT_ESCALATION
     return REASSIGNMENT
+
+
+def decision_for(workflow: Workflow, source: str) -> str:
+    """`decision_for_kind` of the kind of `source` (a source name: `jira`)."""
+    return decision_for_kind(workflow, KINDS.get(source))
 
 
 # --- canonical order ------------------------------------------------------------------------
@@ -143,11 +181,11 @@ class _Rights:
 @dataclass(frozen=True, slots=True)
 class _Workflow:
     workflow: Workflow
-    jira: _Rights
-    pagerduty: _Rights
-    by_status: dict[str, _Stage]  # Jira status → stage (Workflow.stage_for_status, as a dict)
+    ticket: _Rights  # the rights over a ticket's (or any non-incident item's) changes
+    incident: _Rights  # the rights over an incident's changes
+    by_status: dict[str, _Stage]  # ticket status → stage (Workflow.stage_for_status, as a dict)
     incident_stage: _Stage  # the stage marked `pagerduty: true`
-    policies: frozenset[str]  # sources.pagerduty.escalation_policies
+    policies: frozenset[str]  # the escalation policies of its incident sources
 
 
 class Judge:
@@ -186,15 +224,14 @@ class Judge:
         for stage in wf.stages:
             for status in stage.jira_statuses:
                 by_status.setdefault(status, stages[stage.id])  # the first stage wins
-        incident = wf.pagerduty_stage()
-        policies = wf.sources.pagerduty.escalation_policies if wf.sources.pagerduty else []
+        incident = wf.incident_stage()
         return _Workflow(
             workflow=wf,
-            jira=self._rights(wf, decision_for(wf, "jira"), stages),
-            pagerduty=self._rights(wf, decision_for(wf, "pagerduty"), stages),
+            ticket=self._rights(wf, decision_for_kind(wf, TICKET), stages),
+            incident=self._rights(wf, decision_for_kind(wf, INCIDENT), stages),
             by_status=by_status,
             incident_stage=_NO_STAGE if incident is None else stages[incident.id],
-            policies=frozenset(policies),
+            policies=wf.sources.escalation_policies(),
         )
 
     def _rights(self, wf: Workflow, decision_id: str, stages: dict[str, _Stage]) -> _Rights:
@@ -295,7 +332,7 @@ class Judge:
         two equal.
         """
         changes = item.ownership_changes
-        if item.source == "pagerduty":
+        if item.source in INCIDENT_SOURCES:
             return [wf.incident_stage] * len(changes)
         statuses, by_status = item.status_changes, wf.by_status
         count, index, status = len(statuses), 0, item.initial_status
@@ -321,11 +358,11 @@ class Judge:
     ) -> Verdict | None:
         """The verdict of one change; None when `keep` (authorized?) is given and differs."""
         resolver = self.resolver
-        incident = change.source == "pagerduty"
+        incident = change.source in INCIDENT_SOURCES
         non_user = incident and change.actor_kind in NON_USER_AGENTS
         # A non-user agent is a service or a policy: it can only be a declared automation.
         actor_id = resolver.automation(change.actor) if non_user else resolver.known(change.actor)
-        rights = wf.pagerduty if incident else wf.jira
+        rights = wf.incident if incident else wf.ticket
         to_ids = resolver.resolve_all(change.to_refs)
         rule = None if actor_id is None else self._rule(rights, stage, actor_id, to_ids, change.at)
         if rule is None and non_user and item.escalation_policy in wf.policies:
@@ -402,6 +439,13 @@ class Judge:
 
 # --- reasons --------------------------------------------------------------------------------
 
+
+def _unknown_source(name: str) -> SourceSpec:
+    """A stand-in for a source no row of `rules.sources.SOURCES` declares (storage writes none):
+    its changes are judged as a ticket's, and messages name it as it is written."""
+    return SourceSpec(name, name, TICKET, f"{name} account")
+
+
 _VERBS: Final = {
     "escalate_log_entry": "escalated",
     "delegate_log_entry": "delegated",
@@ -455,9 +499,14 @@ class _Explain:
             self.actor = actor_id
         elif non_user:
             kind = change.actor_kind.replace("_", " ")
-            self.actor = f"PagerDuty ({kind} {change.actor.removeprefix('pagerduty:')})"
+            tool = self._source()
+            self.actor = f"{tool.label} ({kind} {change.actor.removeprefix(tool.name + ':')})"
         else:
             self.actor = change.actor
+
+    def _source(self) -> SourceSpec:
+        """The source of the change (an incident tool when `non_user`)."""
+        return find(self.change.source) or _unknown_source(self.change.source)
 
     def authorized(self, rule: str) -> str:
         return f"{self._what()}, authorized: {self._why(rule)}."
@@ -484,12 +533,13 @@ class _Explain:
 
     def _unmapped_note(self) -> str:
         workflow = self.rights.workflow
-        if self.item.source == "pagerduty":
-            return f"workflow '{workflow}' has no stage marked pagerduty: true"
+        if self.item.source in INCIDENT_SOURCES:
+            return f"workflow '{workflow}' has no stage marked {INCIDENT_STAGE_KEY}: true"
+        label = (find(self.item.source) or _unknown_source(self.item.source)).label
         status = status_at(self.item, self.change.at)
         if status is None:
-            return "its Jira status is unknown"
-        return f"Jira status '{status}' belongs to no stage of workflow '{workflow}'"
+            return f"its {label} status is unknown"
+        return f"{label} status '{status}' belongs to no stage of workflow '{workflow}'"
 
     # -- authorized
 
@@ -516,8 +566,8 @@ class _Explain:
         if self.actor_id is not None and self.judge.may(self.actor_id, decision):
             return f"{actor} is a declared automation that may decide '{decision}'"
         return (
-            f"PagerDuty routed it by escalation policy {self.item.escalation_policy}, "
-            f"which workflow '{rights.workflow}' declares"
+            f"{self._source().label} routed it by escalation policy "
+            f"{self.item.escalation_policy}, which workflow '{rights.workflow}' declares"
         )
 
     def _via(self, declared: Sequence[str]) -> str:
@@ -539,7 +589,8 @@ class _Explain:
             ref = self.change.actor
             if ref.endswith(":unknown"):
                 return [f"unknown actor {ref} (the change does not name who made it)"]
-            system = "Jira account" if ref.startswith("jira:") else "PagerDuty id"
+            source = source_of_ref(ref) or self._source()
+            system = source.account
             return [
                 f"unknown actor {ref} (no person or automation in the registry has this {system})"
             ]
@@ -602,8 +653,8 @@ class _Explain:
         declared = ", ".join(sorted(self.wf.policies)) or "none"
         if policy is None:
             return (
-                "PagerDuty routed the work, and the incident names no escalation policy "
-                f"(workflow '{workflow}' declares: {declared})"
+                f"{self._source().label} routed the work, and the incident names no escalation "
+                f"policy (workflow '{workflow}' declares: {declared})"
             )
         return (
             f"work routed by escalation policy {policy}, which workflow '{workflow}' does not "

@@ -13,6 +13,7 @@ from datetime import date
 
 from rules.metrics import metric
 from rules.registry import Registry, Workflow
+from rules.sources import spec
 
 STAGE_OWNER = "stage-owner"
 
@@ -151,7 +152,7 @@ def _stages(workflow: Workflow, party: _PartyResolver) -> tuple[StageView, ...]:
             statuses=tuple(stage.jira_statuses),
             eligible=party.many(stage.assignees),
             terminal=stage.terminal,
-            incident_stage=stage.pagerduty,
+            incident_stage=stage.is_incident_stage,
         )
         for index, stage in enumerate(workflow.stages)
     )
@@ -218,17 +219,12 @@ def _thresholds(workflow: Workflow) -> tuple[ThresholdView, ...]:
 
 
 def _sources(workflow: Workflow) -> tuple[str, ...]:
-    lines = []
-    jira = workflow.sources.jira
-    if jira is not None:
-        text = "Jira " + ", ".join(jira.projects)
-        lines.append(text + (f" where {jira.jql}" if jira.jql else ""))
-    pagerduty = workflow.sources.pagerduty
-    if pagerduty is not None:
-        lines.append("PagerDuty services " + ", ".join(pagerduty.services))
-        if pagerduty.escalation_policies:
-            lines.append("escalation policies " + ", ".join(pagerduty.escalation_policies))
-    return tuple(lines)
+    """What the workflow reads, source by source, as each source's configuration says it."""
+    return tuple(
+        line
+        for name, config in workflow.sources.configured().items()
+        for line in config.describe(spec(name).label)
+    )
 
 
 def _number(value: float) -> str:

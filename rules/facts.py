@@ -30,7 +30,7 @@ class OwnershipChange:
     """One ownership event (SPEC §4 table), as normalized at sync time."""
 
     ref: str  # jira:<history>:<index> | pagerduty:<log entry id>
-    source: str  # jira | pagerduty
+    source: str  # a `rules.sources` name: jira | pagerduty
     at: datetime  # aware UTC
     actor: str  # jira:<accountId> | pagerduty:<id> | jira:unknown
     actor_kind: str  # user | service | escalation_policy | integration | unknown
@@ -49,7 +49,7 @@ class ItemHistory:
     `triggered_at` / `acknowledged_at` / `resolved_at` come from its log entries.
     """
 
-    source: str  # jira | pagerduty
+    source: str  # a `rules.sources` name (jira | pagerduty); the rules ask its kind
     item: str  # Jira key | incident id
     workflow: str | None  # None: matches no workflow (stored, not judged)
     created: datetime

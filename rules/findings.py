@@ -3,7 +3,7 @@ reviews and registry gaps. Each has a stable key, so evaluating again never dupl
 
 Choices where the SPEC is silent:
 
-- `unowned_item` concerns Jira items (an incident always has an assignee while it is open).
+- `unowned_item` concerns tickets (an incident always has an assignee while it is open).
   The clock runs while the item has no owner *and* is in a non-terminal stage; a status the
   registry does not know (stage `unmapped`) counts as non-terminal, since nothing says the work
   is done. The period starts when the item lost its last owner, was created without one, or
@@ -14,7 +14,7 @@ Choices where the SPEC is silent:
   that runs after the fact (a first sync of old history).
 - `ownership_churn` counts the changes that actually change an item's owners (a change to the
   same owners is not one) except its very first assignment when it was created without owner
-  (PagerDuty's assignment at trigger, like the assignee a Jira issue is created with, is
+  (an incident's assignment at trigger, like the assignee a ticket is created with, is
   where ownership starts, not a change of it). A burst is a run of changes in which every
   change belongs to some `churn_changes` consecutive changes spanning at most 7 days; a burst
   is one finding, keyed by its first change, so later changes extend it instead of adding
@@ -22,9 +22,10 @@ Choices where the SPEC is silent:
 - `late_risk_review`: a review still `open` (not acknowledged) after the end of its due day in
   the registry time zone (`tz`); `at` is that moment.
 - `registry_gap`: identities (actors or owners of ownership changes) the registry cannot map,
-  Jira statuses that belong to no stage of the item's workflow, people without email.
-  PagerDuty's own agents (services, escalation policies, integrations) and vendor references
-  without an id (`jira:unknown`) are not identities anyone could add, so they are not gaps.
+  ticket statuses that belong to no stage of the item's workflow, people without email.
+  An incident tool's own agents (services, escalation policies, integrations) and vendor
+  references without an id (`jira:unknown`) are not identities anyone could add, so they are
+  not gaps.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Final
 
-from rules.authority import NON_USER_AGENTS, in_order
+from rules.authority import in_order
 from rules.facts import (
     UNMAPPED_STAGE,
     Finding,
@@ -47,6 +48,7 @@ from rules.facts import (
 )
 from rules.identity import IdentityResolver
 from rules.registry import Registry, Workflow
+from rules.sources import INCIDENT_SOURCES, NON_USER_AGENTS, TICKET_SOURCES, find, source_of_ref
 from rules.timeline import stage_of_status
 
 UNOWNED_ITEM: Final = "unowned_item"
@@ -141,12 +143,12 @@ def unowned_items(
     *,
     include_ended: bool = False,
 ) -> list[Finding]:
-    """Jira items without an owner, in a non-terminal stage, for longer than their workflow's
+    """Tickets without an owner, in a non-terminal stage, for longer than their workflow's
     `unowned_after_hours`, as of `now` (events after `now` are ignored)."""
     resolver = IdentityResolver(registry)
     findings = []
     for workflow, item in _tracked(registry, items):
-        if item.source != "jira" or item.created > now:
+        if item.source not in TICKET_SOURCES or item.created > now:
             continue
         state = _Unowned(workflow, bool(item.initial_owners), item.initial_status)
         state.update(item.created, item.initial_status)
@@ -391,25 +393,26 @@ def registry_gaps(
     now: datetime | None = None,
 ) -> list[Finding]:
     """Registry problems that matter at run time: unmapped identities seen in ownership
-    changes, Jira statuses that belong to no stage, people without email.
+    changes, ticket statuses that belong to no stage, people without email.
 
-    Identities come from `items` (they say which agents are PagerDuty's own routing);
+    Identities come from `items` (they say which agents are an incident tool's own routing);
     `verdicts` say how many of an identity's changes were unauthorized. `now` is the `at` of
     the gaps about the registry itself (people without email), `EPOCH` when not given.
     """
     resolver = IdentityResolver(registry)
     identities: dict[str, _Seen] = {}
     statuses: dict[tuple[str, str], _Seen] = {}
+    labels: dict[tuple[str, str], str] = {}  # which source's status, for the message
     for workflow, item in _tracked(registry, items):
         _identities_of(resolver, workflow, item, identities)
-        if item.source == "jira":
-            _statuses_of(workflow, item, statuses)
+        if item.source in TICKET_SOURCES:
+            _statuses_of(workflow, item, statuses, labels)
     unauthorized = Counter(v.actor for v in verdicts if not v.authorized)
     findings = [
         _identity_gap(ref, seen, unauthorized[ref]) for ref, seen in sorted(identities.items())
     ]
     findings += [
-        _status_gap(registry.workflows[wf], status, seen)
+        _status_gap(registry.workflows[wf], status, seen, labels[wf, status])
         for (wf, status), seen in sorted(statuses.items())
     ]
     findings += _email_gaps(registry, now or EPOCH)
@@ -430,13 +433,18 @@ def _identities_of(
     for ref in item.initial_owners:
         saw(ref, item.created, "as_owner")
     for change in item.ownership_changes:
-        if not (change.source == "pagerduty" and change.actor_kind in NON_USER_AGENTS):
+        if not (change.source in INCIDENT_SOURCES and change.actor_kind in NON_USER_AGENTS):
             saw(change.actor, change.at, "changes")
         for ref in change.to_refs:
             saw(ref, change.at, "as_owner")
 
 
-def _statuses_of(workflow: Workflow, item: ItemHistory, seen: dict[tuple[str, str], _Seen]) -> None:
+def _statuses_of(
+    workflow: Workflow,
+    item: ItemHistory,
+    seen: dict[tuple[str, str], _Seen],
+    labels: dict[tuple[str, str], str],
+) -> None:
     entered = [(item.created, item.initial_status)]
     entered += [(c.at, c.to_status) for c in item.status_changes]
     for at, status in entered:
@@ -444,6 +452,8 @@ def _statuses_of(workflow: Workflow, item: ItemHistory, seen: dict[tuple[str, st
             seen.setdefault((workflow.id, status), _Seen(at, at)).saw(
                 at, workflow.id, item.item, "entered"
             )
+            source = find(item.source)
+            labels.setdefault((workflow.id, status), source.label if source else item.source)
 
 
 def _identity_gap(ref: str, seen: _Seen, unauthorized: int) -> Finding:
@@ -456,7 +466,8 @@ def _identity_gap(ref: str, seen: _Seen, unauthorized: int) -> Finding:
         parts.append(f"made {changes} ownership change{plural} ({unauthorized} unauthorized)")
     if as_owner:
         parts.append(f"was made owner {as_owner} time{'s' if as_owner != 1 else ''}")
-    field_name = "jira" if system == "jira" else "pagerduty"
+    source = source_of_ref(ref)
+    field_name = source.name if source is not None else system  # its registry identity key
     reason = (
         f"{ref} is not in the registry but {' and '.join(parts)} in "
         f"workflow{'s' if len(seen.workflows) > 1 else ''} {where} since {seen.first.date()}: "
@@ -483,12 +494,12 @@ def _identity_gap(ref: str, seen: _Seen, unauthorized: int) -> Finding:
     )
 
 
-def _status_gap(workflow: Workflow, status: str, seen: _Seen) -> Finding:
+def _status_gap(workflow: Workflow, status: str, seen: _Seen, label: str) -> Finding:
     points = [p.decision for p in workflow.decision_points if status in p.jira_statuses]
     note = f" (it is the decision point of '{points[0]}')" if points else ""
     count = len(seen.items)
     reason = (
-        f"Jira status '{status}' of workflow '{workflow.id}' belongs to no stage{note}: "
+        f"{label} status '{status}' of workflow '{workflow.id}' belongs to no stage{note}: "
         f"{count} item{'s' if count != 1 else ''} entered it, and while there they are in stage "
         f"'{UNMAPPED_STAGE}', where no stage owner or eligible owner exists; map it to a stage."
     )

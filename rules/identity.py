@@ -1,4 +1,5 @@
-"""Vendor references (`jira:<accountId>`, `pagerduty:<id>`) → registry ids.
+"""Identity references (`<source>:<account id>`: `jira:<accountId>`, `pagerduty:<id>`) →
+registry ids.
 
 The facts keep the vendor's identities; the rules show registry ids where the registry knows
 the identity, else the reference itself (SPEC §8: `actor`, `from`, `to`). Resolving happens at
@@ -13,13 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rules.registry import Registry
-
-JIRA = "jira:"
-PAGERDUTY = "pagerduty:"
+from rules.sources import spec
 
 
 class IdentityResolver:
-    """Maps `jira:<accountId>` / `pagerduty:<id>` to person or automation ids of one registry.
+    """Maps `<source>:<account id>` references to person or automation ids of one registry.
 
     Example:
         >>> resolver = IdentityResolver(registry)
@@ -32,21 +31,19 @@ class IdentityResolver:
     __slots__ = ("_automation", "_automation_ids", "_ids", "_people", "_resolved")
 
     def __init__(self, registry: Registry) -> None:
-        people: dict[str, str] = {}
-        for person in registry.people.values():
-            if person.jira is not None:
-                people[JIRA + person.jira] = person.id
-            if person.pagerduty is not None:
-                people[PAGERDUTY + person.pagerduty] = person.id
-        automation: dict[str, str] = {}
-        for bot in registry.automation:
-            if bot.jira is not None:
-                automation[JIRA + bot.jira] = bot.id
-            if bot.pagerduty is not None:
-                automation[PAGERDUTY + bot.pagerduty] = bot.id
+        people = {
+            spec(source).ref(account): person.id
+            for person in registry.people.values()
+            for source, account in person.accounts().items()
+        }
+        automation = {
+            spec(source).ref(account): bot.id
+            for bot in registry.automation
+            for source, account in bot.accounts().items()
+        }
         self._people = people
         self._automation = automation
-        # Validation forbids one vendor id for two actors, so the union has no collisions.
+        # Validation forbids one account id for two actors, so the union has no collisions.
         self._ids = {**people, **automation}
         self._automation_ids = frozenset(automation.values())
         self._resolved: dict[tuple[str, ...], tuple[str, ...]] = {}

@@ -7,15 +7,16 @@ nothing is carried over from an earlier run, a late-synced event corrects the we
 Choices where the SPEC is silent:
 
 - Items and verdicts naming another workflow (or none) are ignored, and so is an incident
-  whose service is known and not one of the workflow's `sources.pagerduty.services`.
-- Stages come from Jira statuses. A status mapped to no stage is not a stage: the item is
+  whose service is known and not one of the services of the workflow's incident sources
+  (`Sources.incident_services()`).
+- Stages come from ticket (Jira) statuses. A status mapped to no stage is not a stage: the item is
   taken to stay in its last mapped stage (so `Done → <unmapped> → Done` is neither a reopen
   nor a second resolution, and `Done → <unmapped> → In Progress` reopens at `In Progress`).
   Moves between two statuses of one stage, or between two terminal stages, are no transition.
 - An item created directly in a terminal status enters that stage at `created`: it counts
   in the throughput of the week it was created. Likewise an item created in the
   `pagerduty: true` stage enters it at `created`.
-- `throughput` and the quality rate count Jira items only; a reopen is any move from a
+- `throughput` and the quality rate count tickets (Jira items) only; a reopen is any move from a
   terminal stage to a non-terminal one, up to the end of the data, and each one counts in
   `rework_volume` in the week it happens. The quality rate of a week is the share of its
   throughput items never reopened since; a week without throughput has no rate.
@@ -24,7 +25,7 @@ Choices where the SPEC is silent:
   one ("without history"). Computed with fractions, so a trend exactly at the threshold is
   not pushed across it by floating-point error.
 - `exception_rate`: an incident counts in the week it was triggered (`triggered_at`, else
-  `created`); a Jira item counts once per week in which it entered the exception stage.
+  `created`); a ticket counts once per week in which it entered the exception stage.
 - `rework_volume`: an ownership change counts (once) when one of the owners it adds (`to`
   minus `from`) owned the item before: its first assignees, or anyone in `from` or `to` of an
   earlier change. An unassignment never counts.
@@ -53,6 +54,7 @@ from rules.facts import ItemHistory, ReviewState, Verdict, WeekScore
 from rules.metrics import values
 from rules.registry import Registry, Stage, Workflow
 from rules.reviews import breaches, open_reviews, recommend, workflow_of
+from rules.sources import INCIDENT, KINDS, TICKET
 from rules.weeks import monday, shift_week, week_bounds, weeks_between
 
 QUALITY_HISTORY_WEEKS = 4
@@ -186,8 +188,7 @@ class _Counter:
         self.workflow_id = workflow.id
         self.grid = grid
         self.tally = tally
-        pagerduty = workflow.sources.pagerduty
-        self.services = frozenset(pagerduty.services) if pagerduty is not None else frozenset()
+        self.services = workflow.sources.incident_services()
         self.stage_of: dict[str, Stage] = {}
         for stage in workflow.stages:  # the first stage wins, as in Workflow.stage_for_status
             for status in stage.jira_statuses:
@@ -200,9 +201,10 @@ class _Counter:
     def item(self, item: ItemHistory) -> None:
         if item.workflow != self.workflow_id:
             return
-        if item.source == "jira":
-            self._jira(item)
-        elif item.source == "pagerduty":
+        kind = KINDS.get(item.source)
+        if kind == TICKET:
+            self._ticket(item)
+        elif kind == INCIDENT:
             if item.service is not None and item.service not in self.services:
                 return
             self._incident(item)
@@ -210,7 +212,7 @@ class _Counter:
             return
         self._ownership(item)
 
-    def _jira(self, item: ItemHistory) -> None:
+    def _ticket(self, item: ItemHistory) -> None:
         index, tally = self.grid.index, self.tally
         data, rework = tally.data, tally.rework
         created = index(item.created)
@@ -222,7 +224,7 @@ class _Counter:
         resolved_week = created if resolved else -1
         reopened = False
         exception_weeks: set[int] = set()
-        if stage is not None and stage.pagerduty and created >= 0:
+        if stage is not None and stage.is_incident_stage and created >= 0:
             exception_weeks.add(created)
         point = self.point_of.get(initial) if initial is not None else None
         pending_since = item.created
@@ -238,7 +240,7 @@ class _Counter:
                         rework[week] += 1
                 if entered.terminal and not resolved:
                     resolved, resolved_week = True, week
-                if entered.pagerduty and week >= 0:
+                if entered.is_incident_stage and week >= 0:
                     exception_weeks.add(week)
                 stage = entered
             now_pending = self.point_of.get(change.to_status)

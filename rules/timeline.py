@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from rules.facts import UNMAPPED_STAGE, ItemHistory
 from rules.registry import Workflow
+from rules.sources import INCIDENT_SOURCES
 
 _SECOND = timedelta(seconds=1)
 
@@ -20,7 +21,7 @@ def _floor_second(at: datetime) -> datetime:
 
 
 def status_at(item: ItemHistory, at: datetime) -> str | None:
-    """The Jira status in force at `at`, changes in the same second included."""
+    """The (ticket) status in force at `at`, changes in the same second included."""
     limit = _floor_second(at) + _SECOND
     status = item.initial_status
     for change in item.status_changes:
@@ -38,9 +39,10 @@ def stage_of_status(workflow: Workflow, status: str | None) -> str:
 
 
 def stage_at(workflow: Workflow, item: ItemHistory, at: datetime) -> str:
-    """The stage at `at`: from the replayed status (Jira) or the `pagerduty: true` stage."""
-    if item.source == "pagerduty":
-        stage = workflow.pagerduty_stage()
+    """The stage at `at`: from the replayed status (a ticket) or, for an incident, the
+    incident stage (`pagerduty: true`)."""
+    if item.source in INCIDENT_SOURCES:
+        stage = workflow.incident_stage()
         return stage.id if stage is not None else UNMAPPED_STAGE
     return stage_of_status(workflow, status_at(item, at))
 
@@ -48,7 +50,7 @@ def stage_at(workflow: Workflow, item: ItemHistory, at: datetime) -> str:
 def stage_transitions(
     workflow: Workflow, item: ItemHistory
 ) -> Iterator[tuple[datetime, str | None, str]]:
-    """(when, stage left or None at creation, stage entered) for a Jira item, oldest first.
+    """(when, stage left or None at creation, stage entered) for a ticket, oldest first.
 
     Status changes that stay within one stage are not transitions.
     """

@@ -7,6 +7,7 @@ Pure: takes the registry's text, returns models or every problem found. Reading 
 from .issues import RegistryError, RegistryIssue
 from .load import LoadedRegistry, parse_registry
 from .models import (
+    INCIDENT_STAGE_KEY,
     METRICS,
     STAGE_OWNER,
     Alerts,
@@ -14,6 +15,7 @@ from .models import (
     Decision,
     DecisionPoint,
     Delegation,
+    IncidentSource,
     JiraRiskReview,
     JiraSource,
     Outcome,
@@ -21,13 +23,16 @@ from .models import (
     Person,
     Registry,
     Scorecard,
+    SourceConfig,
     Sources,
     Stage,
     Threshold,
+    TicketSource,
     Workflow,
 )
 
 __all__ = [
+    "INCIDENT_STAGE_KEY",
     "METRICS",
     "STAGE_OWNER",
     "Alerts",
@@ -35,6 +40,7 @@ __all__ = [
     "Decision",
     "DecisionPoint",
     "Delegation",
+    "IncidentSource",
     "JiraRiskReview",
     "JiraSource",
     "LoadedRegistry",
@@ -45,9 +51,11 @@ __all__ = [
     "RegistryError",
     "RegistryIssue",
     "Scorecard",
+    "SourceConfig",
     "Sources",
     "Stage",
     "Threshold",
+    "TicketSource",
     "Workflow",
     "parse_registry",
 ]

@@ -12,15 +12,28 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from functools import cached_property
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 
 from rules.metrics import METRIC_NAMES
+from rules.sources import (
+    INCIDENT,
+    JIRA,
+    PAGERDUTY,
+    SOURCE_NAMES,
+    SOURCES,
+    TICKET,
+    ItemKind,
+    kind_of,
+)
 
 METRICS: Final[tuple[str, ...]] = METRIC_NAMES
 """The threshold keys a workflow's scorecard may use: the names of `rules.metrics.METRICS`."""
+
+INCIDENT_STAGE_KEY: Final = "pagerduty"
+"""The `Stage` key marking the stage incidents are in (`pagerduty: true`, SPEC §3 format)."""
 
 STAGE_OWNER: Final = "stage-owner"
 """Role token: the owner of the stage the item is in, resolved at event time (SPEC §4)."""
@@ -73,7 +86,25 @@ EnvSecret = Annotated[str, AfterValidator(_env_reference)]
 Email = Annotated[str, AfterValidator(_email)]
 
 
-class Person(_Model):
+# --- sources: the only place naming them, besides the `rules.sources` table -----------------
+#
+# Each row of `rules.sources.SOURCES` has a field here, named after it, on `Person` and
+# `Automation` (the account id in that source) and on `Sources` (the workflow's configuration
+# block for it); `_check_source_fields` below holds them in step. Rules read them through
+# `accounts()` and the `Sources` methods, never by name.
+
+
+class _Identified(_Model):
+    """An actor with an account in some sources (one field per source)."""
+
+    def accounts(self) -> dict[str, str]:
+        """Source name → this actor's account id there, for the sources it has one in (in the
+        order of `rules.sources.SOURCES`)."""
+        fields = dict(self)
+        return {name: fields[name] for name in SOURCE_NAMES if fields[name] is not None}
+
+
+class Person(_Identified):
     id: Text
     name: Text
     email: Email | None = None
@@ -81,7 +112,7 @@ class Person(_Model):
     pagerduty: Text | None = None
 
 
-class Automation(_Model):
+class Automation(_Identified):
     """A non-human actor (Jira Automation, a bot) and the decisions it may take."""
 
     id: Text
@@ -95,20 +126,97 @@ class Outcome(_Model):
     objective: str | None = None
 
 
-class JiraSource(_Model):
+class TicketSource(_Model):
+    """The configuration block of a ticket source (`rules.sources.TICKET`)."""
+
+    def describe(self, label: str) -> list[str]:
+        """Lines saying what the workflow reads from this source (the escalation map)."""
+        raise NotImplementedError
+
+
+class IncidentSource(_Model):
+    """The configuration block of an incident source (`rules.sources.INCIDENT`): an incident
+    belongs to the workflow naming its service; routing by a declared escalation policy is
+    authorized (SPEC §4)."""
+
+    services: list[Text] = Field(min_length=1)
+    escalation_policies: list[Text] = []
+
+    def describe(self, label: str) -> list[str]:
+        """Lines saying what the workflow reads from this source (the escalation map)."""
+        lines = [f"{label} services " + ", ".join(self.services)]
+        if self.escalation_policies:
+            lines.append("escalation policies " + ", ".join(self.escalation_policies))
+        return lines
+
+
+class JiraSource(TicketSource):
     projects: list[Text] = Field(min_length=1)
     jql: str | None = None
     """ANDed with the project clause."""
 
+    def describe(self, label: str) -> list[str]:
+        text = f"{label} " + ", ".join(self.projects)
+        return [text + (f" where {self.jql}" if self.jql else "")]
 
-class PagerDutySource(_Model):
-    services: list[Text] = Field(min_length=1)
-    escalation_policies: list[Text] = []
+
+class PagerDutySource(IncidentSource):
+    pass
+
+
+SourceConfig = TicketSource | IncidentSource
 
 
 class Sources(_Model):
+    """A workflow's `sources:` block: one optional field per source, named after it."""
+
     jira: JiraSource | None = None
     pagerduty: PagerDutySource | None = None
+
+    def configured(self) -> dict[str, SourceConfig]:
+        """Source name → its configuration, for the sources the workflow reads (in the order
+        of `rules.sources.SOURCES`)."""
+        fields = dict(self)
+        return {name: fields[name] for name in SOURCE_NAMES if fields[name] is not None}
+
+    def kinds(self) -> set[ItemKind]:
+        """The kinds of item the workflow reads."""
+        return {kind_of(name) for name in self.configured()}
+
+    def of_kind(self, kind: ItemKind) -> list[str]:
+        """Names of the configured sources of `kind`."""
+        return [name for name in self.configured() if kind_of(name) == kind]
+
+    def incident_sources(self) -> list[IncidentSource]:
+        return [c for c in self.configured().values() if isinstance(c, IncidentSource)]
+
+    def incident_services(self) -> frozenset[str]:
+        """The services of its incident sources: an incident on one belongs to the workflow."""
+        return frozenset(s for c in self.incident_sources() for s in c.services)
+
+    def escalation_policies(self) -> frozenset[str]:
+        """The escalation policies its incident sources declare (routing by them is
+        authorized)."""
+        return frozenset(p for c in self.incident_sources() for p in c.escalation_policies)
+
+
+def _check_source_fields() -> None:
+    """Each source has its identity field and configuration block, of a class of its kind."""
+    expected = {TICKET: TicketSource, INCIDENT: IncidentSource}
+    for source in SOURCES:
+        for model in (Person, Automation, Sources):
+            if source.name not in model.model_fields:
+                raise TypeError(f"{model.__name__} lacks a field for source '{source.name}'")
+        annotation = Sources.model_fields[source.name].annotation
+        config = next((c for c in get_args(annotation) if isinstance(c, type)), None)
+        if config is None or not issubclass(config, expected[source.kind]):
+            raise TypeError(
+                f"Sources.{source.name} must be a {expected[source.kind].__name__} "
+                f"(source '{source.name}' is a {source.kind} source)"
+            )
+
+
+_check_source_fields()
 
 
 class Stage(_Model):
@@ -117,8 +225,14 @@ class Stage(_Model):
     jira_statuses: list[Text] = []
     assignees: list[str] = []
     pagerduty: bool = False
-    """The stage an incident is in (SPEC §4)."""
+    """The stage an incident is in (SPEC §4); the key is `INCIDENT_STAGE_KEY` for every
+    incident source. Read it as `is_incident_stage`."""
     terminal: bool = False
+
+    @property
+    def is_incident_stage(self) -> bool:
+        """Incidents are in this stage (marked `pagerduty: true`)."""
+        return self.pagerduty
 
 
 class Decision(_Model):
@@ -199,9 +313,13 @@ class Workflow(_Model):
                 return stage
         return None
 
-    def pagerduty_stage(self) -> Stage | None:
+    def incident_stage(self) -> Stage | None:
         """The stage an incident is in: the one marked `pagerduty: true`."""
-        return next((stage for stage in self.stages if stage.pagerduty), None)
+        return next((stage for stage in self.stages if stage.is_incident_stage), None)
+
+    def pagerduty_stage(self) -> Stage | None:
+        """The former name of `incident_stage`, kept for its callers."""
+        return self.incident_stage()
 
     def terminal_statuses(self) -> set[str]:
         return {status for stage in self.stages if stage.terminal for status in stage.jira_statuses}
@@ -268,32 +386,42 @@ class Registry(_Model):
         return result
 
     @cached_property
-    def _people_by_jira(self) -> dict[str, Person]:
-        return {p.jira: p for p in self.people.values() if p.jira is not None}
+    def _people_by_account(self) -> dict[tuple[str, str], Person]:
+        return {
+            (source, account): p
+            for p in self.people.values()
+            for source, account in p.accounts().items()
+        }
 
     @cached_property
-    def _people_by_pagerduty(self) -> dict[str, Person]:
-        return {p.pagerduty: p for p in self.people.values() if p.pagerduty is not None}
+    def _automation_by_account(self) -> dict[tuple[str, str], Automation]:
+        return {
+            (source, account): a
+            for a in self.automation
+            for source, account in a.accounts().items()
+        }
 
-    @cached_property
-    def _automation_by_jira(self) -> dict[str, Automation]:
-        return {a.jira: a for a in self.automation if a.jira is not None}
+    def person_by(self, source: str, account_id: str) -> Person | None:
+        """The person whose account in `source` is `account_id`, or None."""
+        return self._people_by_account.get((source, account_id))
 
-    @cached_property
-    def _automation_by_pagerduty(self) -> dict[str, Automation]:
-        return {a.pagerduty: a for a in self.automation if a.pagerduty is not None}
+    def automation_by(self, source: str, account_id: str) -> Automation | None:
+        """The automation whose account in `source` is `account_id`, or None."""
+        return self._automation_by_account.get((source, account_id))
+
+    # Per-source shorthands, kept for their callers.
 
     def person_by_jira(self, account_id: str) -> Person | None:
-        return self._people_by_jira.get(account_id)
+        return self.person_by(JIRA.name, account_id)
 
     def person_by_pagerduty(self, user_id: str) -> Person | None:
-        return self._people_by_pagerduty.get(user_id)
+        return self.person_by(PAGERDUTY.name, user_id)
 
     def automation_by_jira(self, account_id: str) -> Automation | None:
-        return self._automation_by_jira.get(account_id)
+        return self.automation_by(JIRA.name, account_id)
 
     def automation_by_pagerduty(self, actor_id: str) -> Automation | None:
-        return self._automation_by_pagerduty.get(actor_id)
+        return self.automation_by(PAGERDUTY.name, actor_id)
 
     def delegations_in_force(self, on: date, workflow: str | None = None) -> list[Delegation]:
         """Delegations covering the day `on` (both ends inclusive), optionally for one workflow."""

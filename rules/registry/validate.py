@@ -14,8 +14,29 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
+from rules.sources import (
+    INCIDENT,
+    INCIDENT_ESCALATION,
+    REASSIGNMENT,
+    SOURCE_NAMES,
+    SOURCES,
+    TICKET,
+    alternatives,
+    spec,
+)
+
 from .issues import Loc, Problem, Severity
-from .models import STAGE_OWNER, Registry, Workflow
+from .models import (
+    INCIDENT_STAGE_KEY,
+    STAGE_OWNER,
+    IncidentSource,
+    JiraSource,
+    Registry,
+    Workflow,
+)
+
+_SOURCE_NAMES_OR: str = alternatives(SOURCE_NAMES)
+"""`jira or pagerduty`."""
 
 
 @dataclass(frozen=True)
@@ -174,23 +195,24 @@ class _Checker:
 
     def _people(self) -> None:
         for key, person in self.reg.people.items():
-            if person.jira is None and person.pagerduty is None:
+            if not person.accounts():
                 self._add(
                     "warning",
                     ("people", key),
-                    "no jira or pagerduty id: changes they make cannot be attributed to them",
+                    f"no {_SOURCE_NAMES_OR} id: changes they make cannot be attributed to them",
                 )
             if not person.email:
                 self._add(
                     "warning", ("people", key), "no email: their alerts go to the workflow owner"
                 )
-        for system in ("jira", "pagerduty"):
+        for system in SOURCE_NAMES:
             owner_of: dict[str, str] = {}
             actors: list[tuple[Loc, str, str | None]] = [
-                (("people", key), key, getattr(p, system)) for key, p in self.reg.people.items()
+                (("people", key), key, p.accounts().get(system))
+                for key, p in self.reg.people.items()
             ]
             actors += [
-                (("automation", i), a.id, getattr(a, system))
+                (("automation", i), a.id, a.accounts().get(system))
                 for i, a in enumerate(self.reg.automation)
             ]
             for loc, actor, identity in actors:
@@ -214,12 +236,13 @@ class _Checker:
             if bot.id in seen:
                 self._add("error", (*loc, "id"), f"automation '{bot.id}' is declared twice")
             seen.add(bot.id)
-            if bot.jira is None and bot.pagerduty is None:
+            if not bot.accounts():
+                neither = " nor a ".join(s.name for s in SOURCES)
                 self._add(
                     "error",
                     loc,
-                    f"automation '{bot.id}' has neither a jira nor a "
-                    "pagerduty id, so none of its changes can be recognised",
+                    f"automation '{bot.id}' has neither a {neither} id, so none of its changes "
+                    "can be recognised",
                 )
             for j, decision in enumerate(bot.may):
                 if decision not in decisions:
@@ -249,42 +272,67 @@ class _Checker:
 
     def _sources(self) -> None:
         jira: dict[str, list[tuple[str, str | None]]] = {}
-        pagerduty: dict[str, str] = {}
+        services: dict[tuple[str, str], str] = {}
         for wf_id, wf in self.reg.workflows.items():
-            src = wf.sources
-            if src.jira is not None:
-                for index, project in enumerate(src.jira.projects):
-                    loc: Loc = ("workflows", wf_id, "sources", "jira", "projects", index)
-                    for other, other_jql in jira.get(project, []):
-                        if src.jira.jql is None or other_jql is None:
-                            self._add(
-                                "warning",
-                                loc,
-                                f"Jira project '{project}' is also claimed "
-                                f"by workflow '{other}' and one of them has no jql: "
-                                "its issues count in both",
-                            )
-                        elif " ".join(src.jira.jql.split()) == " ".join(other_jql.split()):
-                            self._add(
-                                "warning",
-                                loc,
-                                f"Jira project '{project}' is also claimed "
-                                f"by workflow '{other}' with the same jql",
-                            )
-                    jira.setdefault(project, []).append((wf_id, src.jira.jql))
-            if src.pagerduty is not None:
-                for index, service in enumerate(src.pagerduty.services):
-                    loc = ("workflows", wf_id, "sources", "pagerduty", "services", index)
-                    if service in pagerduty:
-                        self._add(
-                            "error",
-                            loc,
-                            f"PagerDuty service '{service}' is already "
-                            f"claimed by workflow '{pagerduty[service]}': an incident "
-                            "belongs to one workflow",
-                        )
-                    else:
-                        pagerduty[service] = wf_id
+            for name, config in wf.sources.configured().items():
+                loc: Loc = ("workflows", wf_id, "sources", name)
+                label = spec(name).label
+                if isinstance(config, JiraSource):
+                    self._jira_projects(loc, label, wf_id, config, jira)
+                if isinstance(config, IncidentSource):
+                    self._incident_services(loc, label, wf_id, name, config, services)
+
+    # Source-specific checks, one per configuration class of `models.Sources`.
+
+    def _jira_projects(
+        self,
+        loc: Loc,
+        label: str,
+        wf_id: str,
+        config: JiraSource,
+        claimed: dict[str, list[tuple[str, str | None]]],
+    ) -> None:
+        """Jira: two workflows may share a project only when their jql tells them apart."""
+        for index, project in enumerate(config.projects):
+            for other, other_jql in claimed.get(project, []):
+                if config.jql is None or other_jql is None:
+                    self._add(
+                        "warning",
+                        (*loc, "projects", index),
+                        f"{label} project '{project}' is also claimed "
+                        f"by workflow '{other}' and one of them has no jql: "
+                        "its issues count in both",
+                    )
+                elif " ".join(config.jql.split()) == " ".join(other_jql.split()):
+                    self._add(
+                        "warning",
+                        (*loc, "projects", index),
+                        f"{label} project '{project}' is also claimed "
+                        f"by workflow '{other}' with the same jql",
+                    )
+            claimed.setdefault(project, []).append((wf_id, config.jql))
+
+    def _incident_services(
+        self,
+        loc: Loc,
+        label: str,
+        wf_id: str,
+        source: str,
+        config: IncidentSource,
+        claimed: dict[tuple[str, str], str],
+    ) -> None:
+        """Any incident source: an incident belongs to the one workflow naming its service."""
+        for index, service in enumerate(config.services):
+            if (source, service) in claimed:
+                self._add(
+                    "error",
+                    (*loc, "services", index),
+                    f"{label} service '{service}' is already "
+                    f"claimed by workflow '{claimed[source, service]}': an incident "
+                    "belongs to one workflow",
+                )
+            else:
+                claimed[source, service] = wf_id
 
     def _delegations(self) -> None:
         valid: list[int] = []
@@ -371,11 +419,11 @@ class _WorkflowChecker:
         self.p._ref((*loc, "outcome", "owner"), wf.outcome.owner)
         self.p._ref((*loc, "workflow_owner"), wf.workflow_owner)
         self.p._ref((*loc, "risk_owner"), wf.risk_owner)
-        if wf.sources.jira is None and wf.sources.pagerduty is None:
+        if not wf.sources.configured():
             self.p._add(
                 "warning",
                 (*loc, "sources"),
-                "no jira or pagerduty source: no item will ever match this workflow",
+                f"no {_SOURCE_NAMES_OR} source: no item will ever match this workflow",
             )
         self._stages()
         self._decisions()
@@ -388,7 +436,7 @@ class _WorkflowChecker:
             return
         ids: set[str] = set()
         statuses: dict[str, str] = {}
-        pagerduty_stage: str | None = None
+        incident_stage: str | None = None
         for index, stage in enumerate(wf.stages):
             loc: Loc = (*self.loc, "stages", index)
             if stage.id in ids:
@@ -418,23 +466,25 @@ class _WorkflowChecker:
                     )
                 else:
                     statuses[key] = stage.id
-            if stage.pagerduty:
-                if pagerduty_stage is not None:
+            if stage.is_incident_stage:
+                if incident_stage is not None:
                     p._add(
                         "error",
-                        (*loc, "pagerduty"),
-                        f"stage '{pagerduty_stage}' is already the pagerduty stage: mark only one",
+                        (*loc, INCIDENT_STAGE_KEY),
+                        f"stage '{incident_stage}' is already the {INCIDENT_STAGE_KEY} stage: "
+                        "mark only one",
                     )
                 else:
-                    pagerduty_stage = stage.id
-        if wf.sources.pagerduty is not None and pagerduty_stage is None:
+                    incident_stage = stage.id
+        incident_sources = wf.sources.of_kind(INCIDENT)
+        if incident_sources and incident_stage is None:
             p._add(
                 "warning",
                 (*self.loc, "stages"),
-                "the workflow has a pagerduty source but "
-                "no stage marked pagerduty: true, so incidents have no stage",
+                f"the workflow has a {incident_sources[0]} source but no stage marked "
+                f"{INCIDENT_STAGE_KEY}: true, so incidents have no stage",
             )
-        if wf.sources.jira is not None and not any(stage.terminal for stage in wf.stages):
+        if TICKET in wf.sources.kinds() and not any(stage.terminal for stage in wf.stages):
             p._add(
                 "warning",
                 (*self.loc, "stages"),
@@ -451,28 +501,32 @@ class _WorkflowChecker:
                     loc,
                     f"decision '{decision_id}' has no approver: add approves: [person or group]",
                 )
-            for role in ("recommends", "approves", "executes"):
-                for j, name in enumerate(getattr(decision, role)):
+            roles = (
+                ("recommends", decision.recommends),
+                ("approves", decision.approves),
+                ("executes", decision.executes),
+            )
+            for role, names in roles:
+                for j, name in enumerate(names):
                     p._ref((*loc, role, j), name, role=True, automation=True)
             for j, name in enumerate(decision.informed):
                 p._ref((*loc, "informed", j), name)
         if not p._intact((*self.loc, "decisions")):
             return
-        if wf.sources.jira is not None and "reassignment" not in wf.decisions:
+        tickets, incidents = wf.sources.of_kind(TICKET), wf.sources.of_kind(INCIDENT)
+        if tickets and REASSIGNMENT not in wf.decisions:
             p._add(
                 "warning",
                 (*self.loc, "decisions"),
-                "no 'reassignment' decision: every "
-                "Jira ownership change in this workflow will be unauthorized",
+                f"no '{REASSIGNMENT}' decision: every {_labels(tickets)} ownership change in "
+                "this workflow will be unauthorized",
             )
-        elif wf.sources.pagerduty is not None and not (
-            {"reassignment", "incident-escalation"} & wf.decisions.keys()
-        ):
+        elif incidents and not ({REASSIGNMENT, INCIDENT_ESCALATION} & wf.decisions.keys()):
             p._add(
                 "warning",
                 (*self.loc, "decisions"),
-                "no 'incident-escalation' or "
-                "'reassignment' decision: every PagerDuty ownership change will be unauthorized",
+                f"no '{INCIDENT_ESCALATION}' or '{REASSIGNMENT}' decision: every "
+                f"{_labels(incidents)} ownership change will be unauthorized",
             )
 
     def _decision_points(self) -> None:
@@ -498,6 +552,11 @@ class _WorkflowChecker:
                         f"already the decision point of '{statuses[key]}'",
                     )
                 statuses.setdefault(key, point.decision)
+
+
+def _labels(sources: list[str]) -> str:
+    """`Jira`, `Jira or Linear`: the labels of these sources, for a message."""
+    return alternatives([spec(name).label for name in sources])
 
 
 def _cycle_from(start: str, groups: dict[str, list[str]]) -> list[str] | None:
