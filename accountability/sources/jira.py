@@ -34,6 +34,7 @@ from connectors.errors import MalformedResponseError
 from connectors.jira import JiraClient, build_jql
 from rules.ownership import MalformedRecordError
 from rules.registry import Registry
+from rules.sources import JIRA
 from storage import ingest, repo
 from storage.engine import session_scope
 
@@ -195,8 +196,8 @@ def preflight_jira(client: JiraClient) -> None:
 class JiraSource:
     """Jira Cloud (REST v3) or Data Center (REST v2) through `connectors.jira`."""
 
-    name = "jira"
-    label = "Jira"
+    name = JIRA.name
+    label = JIRA.label
     group_label: str | None = "Jira project"
     rate_limit = "jira-api"
     secret_variables: tuple[str, ...] = ("JIRA_API_TOKEN", "JIRA_PAT")

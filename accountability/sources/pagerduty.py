@@ -32,6 +32,7 @@ from connectors.errors import MalformedResponseError
 from connectors.pagerduty import PagerDutyClient
 from rules.ownership import MalformedRecordError
 from rules.registry import Registry
+from rules.sources import PAGERDUTY
 from storage import ingest, repo
 from storage.engine import session_scope
 
@@ -180,8 +181,8 @@ def preflight_pagerduty(client: PagerDutyClient) -> None:
 class PagerDutySource:
     """PagerDuty REST v2 through `connectors.pagerduty`."""
 
-    name = "pagerduty"
-    label = "PagerDuty"
+    name = PAGERDUTY.name
+    label = PAGERDUTY.label
     group_label: str | None = None
     rate_limit = "pagerduty-api"
     secret_variables: tuple[str, ...] = ("PAGERDUTY_API_TOKEN",)
