@@ -198,8 +198,8 @@ def _too_large(
 ) -> ResponseTooLargeError:
     cap_mb = limits.max_response_bytes / _MB
     return ResponseTooLargeError(
-        f"{profile.name} answered {url} with more than {cap_mb:g} MB ({size} bytes and "
-        f"counting), the response size cap (ACCOUNTABILITY_MAX_RESPONSE_MB): not read; "
+        f"{profile.name} answered {url} with more than {cap_mb:g} MB (at least {size} "
+        f"bytes), the response size cap (ACCOUNTABILITY_MAX_RESPONSE_MB): not read; "
         "raise the cap if pages this large are expected, or check the URL",
         url=url,
     )

@@ -10,8 +10,8 @@ per-request latency add delay and then serve normally.
 Syntax (CLI `--faults`, `FaultConfig.parse`): comma-separated `key=value`, e.g.
 `429=0.1,500=0.05,drop=0.02,latency_ms=20,html200=0.01` or `503=every:4,retry_after=2`.
 Kinds: 429, 500, 502, 503, drop, slow, html200, missing, null, wrongtype (value: probability
-0..1, `every:N` or `first:N`); settings: latency_ms, slow_s, retry_after, seed, paths (`|`-separated path prefixes
-the faults apply to, e.g. `paths=/rest|/incidents`).
+0..1, `every:N` or `first:N`); settings: latency_ms, slow_s, retry_after, seed, paths
+(`|`-separated path prefixes the faults apply to, e.g. `paths=/rest|/incidents`).
 """
 
 from __future__ import annotations
