@@ -212,4 +212,4 @@ def test_first_n_is_a_streak_and_wrongtype_swaps_a_type() -> None:
     where = _damage(payload, random.Random(0), "wrongtype")
     name = where.rsplit(".", 1)[1]
     value = payload["incidents"][0][name]
-    assert (name, value) in {("id", {"unexpected": "P1"}), ("service", "not-an-object")}
+    assert (name, value) in [("id", {"unexpected": "P1"}), ("service", "not-an-object")]
