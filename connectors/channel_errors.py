@@ -17,7 +17,7 @@ routing key, password); a channel names the environment variable instead.
 
 from __future__ import annotations
 
-from connectors.errors import ConnectorError, RetriableAPIError
+from connectors.errors import ConnectorError, RetriableAPIError, sane_delay
 
 FATAL_HTTP_STATUSES = frozenset({400, 413, 422})
 """The request itself is refused: sending it again gets the same answer."""
@@ -38,7 +38,9 @@ class ChannelError(Exception):
         self.message = message
         self.retriable = retriable
         self.unreachable = unreachable
-        self.retry_after = retry_after
+        # Sanitized here as well as where headers are parsed: the dispatcher computes the
+        # next attempt from it, and `timedelta(seconds=nan)` raises mid-dispatch.
+        self.retry_after = sane_delay(retry_after)
 
     def __str__(self) -> str:
         return self.message

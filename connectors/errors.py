@@ -9,6 +9,8 @@ and no message is ever built from request headers, so a token cannot leak throug
 
 from __future__ import annotations
 
+import math
+
 
 class ConnectorError(Exception):
     """Base class: a call to Jira or PagerDuty did not give what the sync needs.
@@ -37,6 +39,25 @@ class ConnectorError(Exception):
         return self.message
 
 
+def sane_delay(seconds: float | None) -> float | None:
+    """A server's retry advice if it is usable, else None (fall back to our own backoff).
+
+    `nan`, `inf`, zero and negative values (a reset instant already past) are not advice:
+    `time.sleep(nan)` raises, `inf` parks a worker, and a zero wait repeated under a time
+    budget never spends the budget, so it would hammer the server. Applied where advice is
+    parsed and again where it is carried, so that no caller ever sees such a value.
+    """
+    if seconds is None:
+        return None
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(value) or value <= 0:
+        return None
+    return value
+
+
 class RetriableAPIError(ConnectorError):
     """429, 5xx, a transport error or a timeout: worth trying again later.
 
@@ -54,7 +75,22 @@ class RetriableAPIError(ConnectorError):
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message, status=status, url=url, server_message=server_message)
-        self.retry_after = retry_after
+        self.retry_after = sane_delay(retry_after)
+
+
+class RateLimitBudgetError(RetriableAPIError):
+    """A request was still rate limited (429) once its cumulative wait budget was spent.
+
+    Still retriable (a later run may get through), but no longer waited out in this call:
+    the message names the budget and the setting that raises it.
+    """
+
+
+class RequestDeadlineError(RetriableAPIError):
+    """One request took longer than its overall deadline (a server trickling its answer).
+
+    httpx's timeouts bound each read, not the whole exchange; this bounds the whole.
+    """
 
 
 class FatalAPIError(ConnectorError):
@@ -72,6 +108,19 @@ class MalformedResponseError(ConnectorError):
 class PaginationLoopError(ConnectorError):
     """The API led back to a page already read (a repeated `nextPageToken`, say): following
     it would never end."""
+
+
+class TooManyPagesError(ConnectorError):
+    """One query went on for more pages than the ceiling allows: a server that keeps saying
+    "more" (new tokens, growing offsets) would otherwise be followed forever. Fatal: asking
+    again gives the same answer; the message names the setting that raises the ceiling."""
+
+
+class ResponseTooLargeError(ConnectorError):
+    """A response body larger than the size cap: not read to the end, never decoded.
+
+    Fatal: the same request gets the same body; the message names the setting to raise.
+    """
 
 
 class PageLimitError(ConnectorError):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import ssl
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,10 +27,23 @@ from connectors.errors import (
     ConnectorError,
     FatalAPIError,
     MalformedResponseError,
+    RequestDeadlineError,
+    ResponseTooLargeError,
     RetriableAPIError,
+    sane_delay,
 )
 
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_PAGES = 20_000
+"""Pages one query may take: 2 million Jira issues at 100 a page; PagerDuty stops at 100."""
+DEFAULT_MAX_RESPONSE_MB = 50
+"""The largest body read: a bulk changelog page of 1,000 histories is a few MB."""
+DEFAULT_REQUEST_DEADLINE = 300.0
+"""Seconds one request may take from sending to its last byte (httpx bounds each read only)."""
+DEFAULT_RATE_LIMIT_BUDGET = 300.0
+"""Seconds one request may spend waiting out 429s before it fails."""
+_MB = 1024 * 1024
+_STARTED = "accountability.started"
 _SECRET_PARAM_MARKERS = ("token", "key", "secret", "password", "signature")
 _REDACTED = "REDACTED"
 
@@ -82,6 +97,114 @@ def throttle_hook(throttle: Callable[[], None]) -> Callable[[httpx.Request], Non
     return hook
 
 
+@dataclass(frozen=True)
+class RequestLimits:
+    """What a misbehaving server may cost one query or one request, at most.
+
+    Attributes:
+        max_pages: pages one paged query may take (`ACCOUNTABILITY_MAX_PAGES`).
+        max_response_bytes: the largest response body read (`ACCOUNTABILITY_MAX_RESPONSE_MB`).
+        deadline: seconds one request may take in all, sending to last byte
+            (`ACCOUNTABILITY_REQUEST_DEADLINE`); each retry has its own.
+        clock: a monotonic clock in seconds (tests pass a fake one).
+    """
+
+    max_pages: int | None = DEFAULT_MAX_PAGES
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_MB * _MB
+    deadline: float = DEFAULT_REQUEST_DEADLINE
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        if self.max_pages is not None and self.max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
+        if self.max_response_bytes < 1:
+            raise ValueError("max_response_bytes must be at least 1")
+        if not self.deadline > 0:
+            raise ValueError("deadline must be a positive number of seconds")
+
+
+def install_limits(client: httpx.Client, limits: RequestLimits, profile: ApiProfile) -> None:
+    """Bound every response of `client` by `limits`' size cap and deadline.
+
+    Event hooks rather than a transport wrapper: they see every request whichever transport
+    (an environment proxy's included) carries it. The request hook stamps the start; the
+    response hook (headers in, body not yet read) refuses a declared length over the cap and
+    wraps the body stream, which counts bytes and watches the clock while httpx reads it.
+    """
+
+    def started(request: httpx.Request) -> None:
+        request.extensions[_STARTED] = limits.clock()
+
+    def bound(response: httpx.Response) -> None:
+        request = response.request
+        url = redact_url(request.url)
+        start = float(request.extensions.get(_STARTED, limits.clock()))
+        _check_deadline(limits, start, profile, url)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.max_response_bytes:
+            response.close()
+            raise _too_large(limits, profile, url, int(declared))
+        response.stream = _LimitedStream(response.stream, limits, start, profile, url)
+
+    client.event_hooks["request"].append(started)
+    client.event_hooks["response"].append(bound)
+
+
+class _LimitedStream(httpx.SyncByteStream):
+    """A response body that stops at the size cap or the deadline, whichever comes first."""
+
+    def __init__(
+        self,
+        inner: httpx.SyncByteStream | Any,
+        limits: RequestLimits,
+        start: float,
+        profile: ApiProfile,
+        url: str,
+    ) -> None:
+        self._inner = inner
+        self._limits = limits
+        self._start = start
+        self._profile = profile
+        self._url = url
+
+    def __iter__(self) -> Iterator[bytes]:
+        received = 0
+        for chunk in self._inner:
+            received += len(chunk)
+            if received > self._limits.max_response_bytes:
+                raise _too_large(self._limits, self._profile, self._url, received)
+            _check_deadline(self._limits, self._start, self._profile, self._url)
+            yield chunk
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+def _check_deadline(limits: RequestLimits, start: float, profile: ApiProfile, url: str) -> None:
+    elapsed = limits.clock() - start
+    if elapsed > limits.deadline:
+        raise RequestDeadlineError(
+            f"{profile.name} took over {limits.deadline:g} s to answer {url} "
+            f"(ACCOUNTABILITY_REQUEST_DEADLINE): the server is too slow or trickling its "
+            "answer; raise the deadline if such answers are normal there",
+            url=url,
+        )
+
+
+def _too_large(
+    limits: RequestLimits, profile: ApiProfile, url: str, size: int
+) -> ResponseTooLargeError:
+    cap_mb = limits.max_response_bytes / _MB
+    return ResponseTooLargeError(
+        f"{profile.name} answered {url} with more than {cap_mb:g} MB (at least {size} "
+        f"bytes), the response size cap (ACCOUNTABILITY_MAX_RESPONSE_MB): not read; "
+        "raise the cap if pages this large are expected, or check the URL",
+        url=url,
+    )
+
+
 def build_timeout(seconds: float = DEFAULT_TIMEOUT) -> httpx.Timeout:
     """One bound for connect, read, write and pool waits: no request hangs forever."""
     return httpx.Timeout(seconds)
@@ -125,14 +248,17 @@ def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -
 
     `Retry-After` (seconds or an HTTP date) wins; otherwise PagerDuty's `ratelimit-reset`
     (seconds to wait) or Jira's `X-RateLimit-Reset` (an ISO 8601 instant, minute precision).
+    Advice that is not a positive finite number of seconds (`nan`, `inf`, negative, an
+    instant already past) is no advice: None, so the caller falls back to jittered backoff.
+    The first header that holds usable advice wins.
     """
     moment = now or datetime.now(UTC)
     for header in ("retry-after", "ratelimit-reset", "x-ratelimit-reset"):
         value = response.headers.get(header)
         if value:
-            delay = _parse_delay(value.strip(), moment)
+            delay = sane_delay(_parse_delay(value.strip(), moment))
             if delay is not None:
-                return max(delay, 0.0)
+                return delay
     return None
 
 
@@ -141,6 +267,8 @@ def _parse_delay(value: str, now: datetime) -> float | None:
         number = float(value)
     except ValueError:
         return _seconds_until(_parse_instant(value), now)
+    if not math.isfinite(number):
+        return None
     # A large number is an epoch timestamp, not a delay.
     return number - now.timestamp() if number > 1e9 else number
 

@@ -37,9 +37,11 @@ from pydantic import SecretStr
 from connectors.errors import FatalAPIError, MalformedResponseError
 from connectors.http import (
     ApiProfile,
+    RequestLimits,
     build_ssl_context,
     build_timeout,
     check_response,
+    install_limits,
     parse_json,
     redact_url,
     require_key,
@@ -142,7 +144,12 @@ class JiraClient:
         ca_bundle: extra trusted CAs (`ACCOUNTABILITY_CA_BUNDLE`), added to the defaults.
         timeout: seconds for each of connect, read, write and pool waits.
         max_concurrency: changelog requests in flight at once.
-        max_attempts: attempts per request for 429, 5xx and transport errors.
+        max_attempts: attempts per request for 5xx and transport errors, and for 429 unless
+            `rate_limit_budget` is set.
+        rate_limit_budget: seconds one request may spend waiting out 429s (the sync passes
+            `ACCOUNTABILITY_RATE_LIMIT_BUDGET`); None counts 429 against `max_attempts`.
+        limits: page ceiling, response size cap and deadline per request (`RequestLimits`
+            defaults when None).
         sleep: how retries wait (tests pass a recorder).
         transport: an httpx transport to use instead of the network (TLS settings are then
             the transport's own).
@@ -165,10 +172,13 @@ class JiraClient:
         timeout: float = 30.0,
         max_concurrency: int = 4,
         max_attempts: int = 6,
+        rate_limit_budget: float | None = None,
+        limits: RequestLimits | None = None,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
         throttle: Callable[[], None] | None = None,
     ) -> None:
+        limits = limits or RequestLimits()
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self._http = jira_http_client(
@@ -177,11 +187,14 @@ class JiraClient:
             limits=httpx.Limits(max_connections=max_concurrency + 2),
             event_hooks={"request": [throttle_hook(throttle)]} if throttle else None,
         )
-        self._policy = RetryPolicy(max_attempts=max_attempts, sleep=sleep)
+        install_limits(self._http, limits, JIRA)
+        self._policy = RetryPolicy(
+            max_attempts=max_attempts, rate_limit_budget=rate_limit_budget, sleep=sleep
+        )
         self._max_concurrency = max_concurrency
         self._timezone: ZoneInfo | None = None
         self._bulk_supported: bool | None = None
-        self._caller = Caller("Jira", self._send, self._url)
+        self._caller = Caller("Jira", self._send, self._url, max_pages=limits.max_pages)
         self.stats = RequestStats()
 
     def __enter__(self) -> Self:

@@ -37,14 +37,15 @@ from pydantic import SecretStr
 from connectors.errors import (
     ConnectorError,
     FatalAPIError,
-    MalformedResponseError,
     PageLimitError,
 )
 from connectors.http import (
     ApiProfile,
+    RequestLimits,
     build_ssl_context,
     build_timeout,
     check_response,
+    install_limits,
     parse_json,
     redact_url,
     throttle_hook,
@@ -145,14 +146,22 @@ class PagerDutyClient:
         base_url: str = "https://api.pagerduty.com",
         ca_bundle: Path | None = None,
         timeout: float = 30.0,
-        max_429_retries: int = 5,
+        max_429_retries: int | None = 5,
         max_attempts: int = 6,
+        rate_limit_budget: float | None = None,
+        limits: RequestLimits | None = None,
         sleep: Callable[[float], None] = time.sleep,
         throttle: Callable[[], None] | None = None,
     ) -> None:
         """`throttle` is called before every request, retries included, and may block: the
         scheduled flows pass a Prefect global rate limit so all workers stay under
-        PagerDuty's 960 requests a minute (docs/operations.md)."""
+        PagerDuty's 960 requests a minute (docs/operations.md).
+
+        `rate_limit_budget` (seconds; the sync passes `ACCOUNTABILITY_RATE_LIMIT_BUDGET` and
+        `max_429_retries=None`) waits out 429s until one request has waited that long;
+        `max_429_retries`, if not None, also caps their number. `limits`: page ceiling,
+        response size cap and deadline per request (`RequestLimits` defaults when None)."""
+        limits = limits or RequestLimits()
         if not base_url.startswith("https://"):
             raise ValueError(
                 f"PAGERDUTY_API_URL must use https:// (got {redact_url(base_url)!r}): "
@@ -170,10 +179,12 @@ class PagerDutyClient:
         self._rest.timeout = build_timeout(timeout)  # type: ignore[assignment]
         if throttle is not None:
             self._rest.event_hooks["request"].append(throttle_hook(throttle))
+        install_limits(self._rest, limits, PAGERDUTY)
         self._policy = RetryPolicy(
-            max_attempts=max_attempts, max_rate_limit_retries=max_429_retries, sleep=sleep
+            max_attempts=max_attempts, max_rate_limit_retries=max_429_retries,
+            rate_limit_budget=rate_limit_budget, sleep=sleep,
         )
-        self._caller = Caller("PagerDuty", self._send, self._url)
+        self._caller = Caller("PagerDuty", self._send, self._url, max_pages=limits.max_pages)
         self.stats = RequestStats()
 
     def __enter__(self) -> Self:
@@ -296,12 +307,14 @@ class PagerDutyClient:
                 yield record
 
     def _first_sighting(self, record: Any, seen: set[str], endpoint: Endpoint) -> bool:
+        """False for a record already yielded. A record without a string id cannot be
+        deduplicated, but it is one bad record, not a bad answer: it is passed on, and the
+        sync quarantines it with its reason instead of failing the whole run."""
         record_id = record.get("id") if isinstance(record, dict) else None
         if not isinstance(record_id, str):
-            raise MalformedResponseError(
-                f"PagerDuty answered {self._url(endpoint.path)} with a record without an id",
-                url=self._url(endpoint.path),
-            )
+            log.warning("PagerDuty answered %s with a record without an id",
+                        self._url(endpoint.path))
+            return True
         if record_id in seen:
             return False
         seen.add(record_id)

@@ -9,9 +9,10 @@ and PagerDuty alike. The connector lends the loop its `send` (auth, retries, sta
 * `StartAtPaginator`: `startAt`/`maxResults` against `total`/`isLast` (per-issue changelog);
 * `OffsetPaginator`: `offset`/`limit` while `more` (PagerDuty's classic pagination).
 
-The stopping rules are written once here: an empty page ends the loop, and asking for a page
+The stopping rules are written once here: an empty page ends the loop, asking for a page
 position (token or offset) a second time raises `PaginationLoopError`, as singer-sdk's
-paginators do, instead of going round in circles.
+paginators do, instead of going round in circles, and a query that goes on for more than the
+caller's `max_pages` (a server handing out ever new tokens) raises `TooManyPagesError`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.errors import PageLimitError, PaginationLoopError
+from connectors.errors import PageLimitError, PaginationLoopError, TooManyPagesError
 from connectors.http import require_key
 
 
@@ -209,11 +210,14 @@ class Caller:
         api: the vendor's name in error messages ("Jira").
         send: one request with the connector's authentication, retry policy and stats.
         url: the redacted absolute URL of a path, for error messages.
+        max_pages: the most pages one query may take (`ACCOUNTABILITY_MAX_PAGES`); None
+            for no ceiling.
     """
 
     api: str
     send: Send
     url: Callable[[str], str]
+    max_pages: int | None = None
 
 
 def paginate(
@@ -233,7 +237,17 @@ def paginate(
     url = caller.url(path)
     paginator = endpoint.paginator(url)
     fixed = {**endpoint.params, **(params or {})}
+    pages = 0
     while not paginator.done:
+        if caller.max_pages is not None and pages >= caller.max_pages:
+            raise TooManyPagesError(
+                f"{caller.api} still had more pages of {url} after {pages}, the ceiling of "
+                f"one query (ACCOUNTABILITY_MAX_PAGES={caller.max_pages}): stopping. If one "
+                "query really holds that much, raise it; otherwise the server keeps "
+                "announcing pages that never end",
+                url=url,
+            )
+        pages += 1
         page = caller.send(endpoint, path, {**fixed, **paginator.next_params()})
         records = require_key(page, endpoint.records_key, list, url=url, api=caller.api)
         paginator.update(page, records)

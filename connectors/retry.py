@@ -5,6 +5,11 @@ Only `RetriableAPIError` is retried (429, 5xx, transport errors, timeouts); anyt
 full jitter up to a cap, and a 429 waits what the server asked (`Retry-After` and friends), itself
 capped so a bogus header cannot park a sync for hours. `sleep` is injectable so tests count
 retries without waiting.
+
+A 429 is the server pacing us, not a failure: with `rate_limit_budget` set (the sync sets it
+from `ACCOUNTABILITY_RATE_LIMIT_BUDGET`) rate limits are waited out, however many in a row,
+until the waits of one request add up to the budget; only then does the request fail, with
+`RateLimitBudgetError` saying so. 5xx and transport errors keep their bounded attempt count.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_random_exponential
 
-from connectors.errors import RetriableAPIError
+from connectors.errors import RateLimitBudgetError, RetriableAPIError
 from connectors.stats import RequestStats
 
 T = TypeVar("T")
@@ -36,6 +41,9 @@ class RetryPolicy:
         backoff_base: the first backoff ceiling, in seconds, doubled on every attempt.
         backoff_max: the backoff ceiling (jitter draws below it).
         max_retry_after: the most a server's `Retry-After` may make us wait.
+        rate_limit_budget: seconds one request may spend waiting out 429s in all; while it
+            lasts 429s are not counted against any attempt limit (`max_rate_limit_retries`
+            still applies if also set). None: 429s are counted, as other retriable errors.
         sleep: the sleep function (tenacity's `sleep`).
     """
 
@@ -44,6 +52,7 @@ class RetryPolicy:
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     max_retry_after: float = 120.0
+    rate_limit_budget: float | None = None
     sleep: Callable[[float], None] = time.sleep
 
     def __post_init__(self) -> None:
@@ -51,6 +60,8 @@ class RetryPolicy:
             raise ValueError("max_attempts must be at least 1")
         if self.max_rate_limit_retries is not None and self.max_rate_limit_retries < 0:
             raise ValueError("max_rate_limit_retries must not be negative")
+        if self.rate_limit_budget is not None and not self.rate_limit_budget >= 0:
+            raise ValueError("rate_limit_budget must be a number of seconds, 0 or more")
 
 
 def call_with_retry(
@@ -62,15 +73,17 @@ def call_with_retry(
 ) -> T:
     """Run `attempt` until it returns, raises a non-retriable error, or the budget is spent.
 
-    When the budget is spent the last `RetriableAPIError` is raised as is.
+    When the attempts are spent the last `RetriableAPIError` is raised as is; when the
+    rate-limit budget is spent, a `RateLimitBudgetError` that says so (chained to the last 429).
     """
+    budget = _Budget(policy)
     retrying = Retrying(
         retry=retry_if_exception_type(RetriableAPIError),
-        stop=_Budget(policy),
-        wait=_Wait(policy),
+        stop=budget,
+        wait=_Wait(policy, budget),
         sleep=policy.sleep,
         before_sleep=_before_sleep(stats, endpoint),
-        reraise=True,
+        retry_error_callback=budget.give_up,
     )
     return retrying(attempt)
 
@@ -80,31 +93,75 @@ def _is_rate_limited(exc: BaseException | None) -> bool:
 
 
 class _Budget:
-    """tenacity `stop`: one counter for 429 (if it has its own budget), one for the rest.
+    """tenacity `stop`: one counter for 429 (if it has its own budget), one for the rest, and
+    the seconds already spent waiting out 429s (if there is a time budget).
 
-    Made fresh for every call, so its counters are that call's failures.
+    Made fresh for every call, so its counters are that call's failures. tenacity computes
+    the wait before it asks `stop`, so the upcoming sleep is known here and is added to the
+    time spent only when the retry really goes ahead.
     """
 
     def __init__(self, policy: RetryPolicy) -> None:
         self._policy = policy
         self._rate_limited = 0
         self._other = 0
+        self.waited = 0.0
+        self.spent = False
+
+    @property
+    def remaining(self) -> float:
+        """Seconds of rate-limit waiting left (infinite without a time budget)."""
+        if self._policy.rate_limit_budget is None:
+            return float("inf")
+        return max(self._policy.rate_limit_budget - self.waited, 0.0)
 
     def __call__(self, state: RetryCallState) -> bool:
         exc = state.outcome.exception() if state.outcome else None
         limit = self._policy.max_rate_limit_retries
-        if limit is not None and _is_rate_limited(exc):
+        timed = self._policy.rate_limit_budget is not None
+        if _is_rate_limited(exc) and (timed or limit is not None):
             self._rate_limited += 1
-            return self._rate_limited > limit
+            if limit is not None and self._rate_limited > limit:
+                return True
+            if timed:
+                if self.remaining <= 0:
+                    self.spent = True
+                    return True
+                self.waited += state.upcoming_sleep
+            return False
         self._other += 1
         return self._other >= self._policy.max_attempts
 
+    def give_up(self, state: RetryCallState) -> None:
+        """tenacity's `retry_error_callback`: raise the last error, saying why we stopped."""
+        exc = state.outcome.exception() if state.outcome else None
+        if not isinstance(exc, BaseException):  # pragma: no cover - only called on failure
+            raise RuntimeError("retry gave up without an error")
+        if self.spent and isinstance(exc, RetriableAPIError):
+            raise RateLimitBudgetError(
+                f"{exc.message}; still rate limited after waiting {self.waited:.0f} s in "
+                f"{self._rate_limited} rate-limited answers, the whole budget of one request "
+                f"(ACCOUNTABILITY_RATE_LIMIT_BUDGET={self._policy.rate_limit_budget:g} s): "
+                "raise it, or run fewer syncs against this API at once",
+                status=exc.status,
+                url=exc.url,
+                server_message=exc.server_message,
+                retry_after=exc.retry_after,
+            ) from exc
+        raise exc
+
 
 class _Wait:
-    """tenacity `wait`: the server's advice on 429 (capped), else jittered exponential backoff."""
+    """tenacity `wait`: the server's advice on 429 (capped), else jittered exponential backoff.
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    Under a rate-limit time budget a 429's wait is at least `backoff_base` (a run of
+    near-zero advice must not hammer the server while never spending the budget) and at most
+    what is left of the budget (the last try comes when the budget runs out, not after).
+    """
+
+    def __init__(self, policy: RetryPolicy, budget: _Budget) -> None:
         self._policy = policy
+        self._budget = budget
         self._backoff = wait_random_exponential(
             multiplier=policy.backoff_base, max=policy.backoff_max
         )
@@ -112,8 +169,12 @@ class _Wait:
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetriableAPIError) and exc.retry_after is not None:
-            return min(exc.retry_after, self._policy.max_retry_after)
-        return float(self._backoff(state))
+            delay = min(exc.retry_after, self._policy.max_retry_after)
+        else:
+            delay = float(self._backoff(state))
+        if _is_rate_limited(exc) and self._policy.rate_limit_budget is not None:
+            delay = min(max(delay, self._policy.backoff_base), self._budget.remaining)
+        return delay
 
 
 def _before_sleep(stats: RequestStats | None, endpoint: str) -> Callable[[RetryCallState], None]:

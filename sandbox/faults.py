@@ -1,16 +1,17 @@
 """Fault injection: an ASGI middleware in front of both APIs.
 
 Each fault kind fires with a probability (drawn from a seeded generator, one draw per kind per
-request, so a sequential client sees the same faults run after run) or on every Nth request.
+request, so a sequential client sees the same faults run after run), on every Nth request, or
+on the first N requests (`first:N`: a streak, e.g. N 429s in a row, then normal service).
 The first kind that fires wins, in this order: dropped connection, 429, 503, 502, 500, HTML page
-with status 200, a missing field, a null field; slow responses and per-request latency add delay
-and then serve normally.
+with status 200, a missing field, a null field, a field of the wrong type; slow responses and
+per-request latency add delay and then serve normally.
 
 Syntax (CLI `--faults`, `FaultConfig.parse`): comma-separated `key=value`, e.g.
 `429=0.1,500=0.05,drop=0.02,latency_ms=20,html200=0.01` or `503=every:4,retry_after=2`.
-Kinds: 429, 500, 502, 503, drop, slow, html200, missing, null (value: probability 0..1 or
-`every:N`); settings: latency_ms, slow_s, retry_after, seed, paths (`|`-separated path prefixes
-the faults apply to, e.g. `paths=/rest|/incidents`).
+Kinds: 429, 500, 502, 503, drop, slow, html200, missing, null, wrongtype (value: probability
+0..1, `every:N` or `first:N`); settings: latency_ms, slow_s, retry_after, seed, paths
+(`|`-separated path prefixes the faults apply to, e.g. `paths=/rest|/incidents`).
 """
 
 from __future__ import annotations
@@ -30,21 +31,29 @@ from .responses import JIRA_JSON, PD_JSON, dumps
 
 @dataclass(frozen=True, slots=True)
 class FaultRule:
-    """When one fault kind fires: with `probability`, or on every `every`-th request."""
+    """When one fault kind fires: with `probability`, on every `every`-th request, or on the
+    first `first` requests (a streak: how long a run of 429s does a client survive?)."""
 
     probability: float = 0.0
     every: int = 0
+    first: int = 0
 
     @property
     def active(self) -> bool:
-        return self.probability > 0 or self.every > 0
+        return self.probability > 0 or self.every > 0 or self.first > 0
 
     def fires(self, draw: float, count: int) -> bool:
-        return (self.every > 0 and count % self.every == 0) or draw < self.probability
+        return ((self.every > 0 and count % self.every == 0) or count <= self.first
+                or draw < self.probability)
 
     @classmethod
     def parse(cls, text: str) -> FaultRule:
         value = text.strip()
+        if value.startswith("first:"):
+            first = int(value.removeprefix("first:"))
+            if first < 1:
+                raise ValueError(f"first:N needs N >= 1, got {value!r}")
+            return cls(first=first)
         if value.startswith("every:"):
             every = int(value.removeprefix("every:"))
             if every < 1:
@@ -56,6 +65,8 @@ class FaultRule:
         return cls(probability=probability)
 
     def describe(self) -> str:
+        if self.first:
+            return f"first:{self.first}"
         return f"every:{self.every}" if self.every else f"{self.probability:g}"
 
 
@@ -68,6 +79,7 @@ _KIND_KEYS = {
     "html200": "html_200",
     "missing": "missing_field",
     "null": "null_field",
+    "wrongtype": "wrong_type",
     "slow": "slow",
 }
 
@@ -84,6 +96,7 @@ class FaultConfig:
     html_200: FaultRule = FaultRule()
     missing_field: FaultRule = FaultRule()
     null_field: FaultRule = FaultRule()
+    wrong_type: FaultRule = FaultRule()
     slow: FaultRule = FaultRule()
     latency_ms: float = 0.0
     slow_seconds: float = 2.0
@@ -229,8 +242,10 @@ class FaultInjector:
 
 
 def _damage(payload: dict[str, Any], rng: random.Random, kind: str) -> str:
-    """Drop (`missing`) or null (`null`) one key of the first object in the response's list; for
-    a Jira issue, one of its `fields`. Returns where, for the `X-Sandbox-Fault` header."""
+    """Drop (`missing`), null (`null`) or swap for a value of another type (`wrongtype`: an
+    object becomes a string, a string an object, a number text, a list of objects a list of
+    strings) one key of the first object in the response's list; for a Jira issue, one of its
+    `fields`. Returns where, for the `X-Sandbox-Fault` header."""
     target: dict[str, Any] = payload
     where = ""
     for key, value in payload.items():
@@ -245,9 +260,24 @@ def _damage(payload: dict[str, Any], rng: random.Random, kind: str) -> str:
     name = names[rng.randrange(len(names))]
     if kind == "missing":
         del target[name]
+    elif kind == "wrongtype":
+        target[name] = _other_type(target[name])
     else:
         target[name] = None
     return f"{where}.{name}".lstrip(".")
+
+
+def _other_type(value: Any) -> Any:
+    """A value of a type the client does not expect in that place (a poison record)."""
+    if isinstance(value, dict):
+        return "not-an-object"
+    if isinstance(value, list):
+        return ["not-an-object"] if value else "not-a-list"
+    if isinstance(value, bool) or value is None:
+        return {"unexpected": value}
+    if isinstance(value, int | float):
+        return f"n/a-{value}"
+    return {"unexpected": value}
 
 
 def _canned(

@@ -43,28 +43,95 @@ _CHANGELOG_CONTENT = ["issue_id", "issue_key", "author_account_id", "created", "
                       "field_id", "from_value", "from_string", "to_value", "to_string", "raw"]
 
 
-def _require(record: Raw, *keys: str) -> None:
+def _require(record: object, *keys: str) -> None:
+    if not isinstance(record, Mapping):
+        raise MalformedRecordError(f"not an object but {type(record).__name__}")
     missing = [key for key in keys if record.get(key) in (None, "")]
     if missing:
         raise MalformedRecordError(f"missing {', '.join(missing)}")
+
+
+def _object(value: object, name: str) -> Mapping[str, Any]:
+    """An optional nested object: null is empty, anything but an object is malformed.
+
+    Vendors send `null` for "none" (`"assignee": null`); a string or a list where an object
+    belongs is a record we do not understand, said with the field's name.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise MalformedRecordError(f"{name} is not an object but {type(value).__name__}")
+    return value
+
+
+def _objects(value: object, name: str) -> list[Mapping[str, Any]]:
+    """An optional list of objects (null entries skipped); anything else is malformed."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedRecordError(f"{name} is not a list but {type(value).__name__}")
+    return [_object(entry, f"{name}[{index}]") for index, entry in enumerate(value)
+            if entry is not None]
+
+
+def _identifier(record: Raw, key: str, *, digits: bool = False) -> str:
+    """A required id or key: text (or a whole number), never an object or a boolean."""
+    value = record[key]
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise MalformedRecordError(f"{key} is not a string but {type(value).__name__}")
+    text = str(value)
+    if digits and not text.isdigit():
+        raise MalformedRecordError(f"{key} {text[:40]!r} is not a number")
+    return text
+
+
+def _number(value: object, name: str) -> int:
+    """An optional whole number (missing is 0): `"abc"` or `1.5` is malformed, not a crash."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise MalformedRecordError(f"{name} is not a number: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise MalformedRecordError(f"{name} is not a whole number: {str(value)[:40]!r}")
+
+
+def _name(value: object, name: str) -> str | None:
+    """An optional text field: text or null; a number is kept as text; else malformed."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise MalformedRecordError(f"{name} is not text but {type(value).__name__}")
 
 
 # --- Jira -----------------------------------------------------------------------------------
 
 
 def jira_issue_row(issue: Raw) -> dict[str, Any]:
+    """An issue's row; `MalformedRecordError` names what does not fit (a null `assignee` is
+    unassigned, an `assignee` that is not an object is malformed)."""
     _require(issue, "id", "key", "fields")
+    issue_id = _identifier(issue, "id", digits=True)
+    key = _identifier(issue, "key")
     fields = issue["fields"]
     if not isinstance(fields, Mapping):
         raise MalformedRecordError("fields is not an object")
-    project = (fields.get("project") or {}).get("key") or str(issue["key"]).split("-")[0]
+    project = _name(_object(fields.get("project"), "fields.project").get("key"),
+                    "fields.project.key") or key.split("-")[0]
     return {
-        "id": str(issue["id"]),
-        "key": str(issue["key"]),
+        "id": issue_id,
+        "key": key,
         "project": project,
-        "summary": fields.get("summary"),
-        "status": (fields.get("status") or {}).get("name"),
-        "assignee_account_id": (fields.get("assignee") or {}).get("accountId"),
+        "summary": _name(fields.get("summary"), "fields.summary"),
+        "status": _name(_object(fields.get("status"), "fields.status").get("name"),
+                        "fields.status.name"),
+        "assignee_account_id": _name(
+            _object(fields.get("assignee"), "fields.assignee").get("accountId"),
+            "fields.assignee.accountId",
+        ),
         "created": parse_timestamp(fields.get("created")),
         "updated": parse_timestamp(fields.get("updated")),
         "raw": dict(issue),
@@ -72,13 +139,23 @@ def jira_issue_row(issue: Raw) -> dict[str, Any]:
 
 
 def changelog_rows(issue_id: str, issue_key: str, histories: Iterable[Raw]) -> list[dict[str, Any]]:
-    """One row per history item, keyed by (history id, item index)."""
+    """One row per history item, keyed by (history id, item index).
+
+    Checks every shape `rules.ownership.jira_events` relies on, so that a history that
+    passes here cannot fail later inside the batch's transaction.
+    """
     rows = []
     for history in histories:
         _require(history, "id", "created")
         created = parse_timestamp(history["created"])
-        author = (history.get("author") or {}).get("accountId")
-        for index, item in enumerate(history.get("items") or []):
+        author = _name(_object(history.get("author"), "author").get("accountId"),
+                       "author.accountId")
+        items = history.get("items")
+        if items is not None and not isinstance(items, list):
+            raise MalformedRecordError(f"items is not a list but {type(items).__name__}")
+        for index, item in enumerate(items or []):
+            if not isinstance(item, Mapping):
+                raise MalformedRecordError(f"items[{index}] is not an object")
             rows.append(
                 {
                     "history_id": str(history["id"]),
@@ -146,46 +223,53 @@ def save_jira_batch(
 
 
 def pd_incident_row(incident: Raw) -> dict[str, Any]:
+    """An incident's row; `MalformedRecordError` names what does not fit (an assignment whose
+    `assignee` is null has no assignee; a non-numeric `incident_number` is malformed)."""
     _require(incident, "id", "created_at", "service")
-    service = incident["service"] or {}
+    service = _object(incident["service"], "service")
     if not service.get("id"):
         raise MalformedRecordError("missing service.id")
-    policy = incident.get("escalation_policy") or {}
-    assignees = [
-        a["assignee"]["id"]
-        for a in incident.get("assignments") or []
-        if (a or {}).get("assignee", {}).get("id")
-    ]
+    policy = _object(incident.get("escalation_policy"), "escalation_policy")
+    assignees = []
+    for index, assignment in enumerate(_objects(incident.get("assignments"), "assignments")):
+        assignee = _object(assignment.get("assignee"), f"assignments[{index}].assignee")
+        if assignee.get("id"):
+            assignees.append(_identifier(assignee, "id"))
     return {
-        "id": str(incident["id"]),
-        "incident_number": int(incident.get("incident_number") or 0),
-        "title": incident.get("title"),
-        "status": str(incident.get("status") or "unknown"),
-        "urgency": incident.get("urgency"),
-        "service_id": str(service["id"]),
-        "escalation_policy_id": policy.get("id"),
+        "id": _identifier(incident, "id"),
+        "incident_number": _number(incident.get("incident_number"), "incident_number"),
+        "title": _name(incident.get("title"), "title"),
+        "status": str(_name(incident.get("status"), "status") or "unknown"),
+        "urgency": _name(incident.get("urgency"), "urgency"),
+        "service_id": _identifier(service, "id"),
+        "escalation_policy_id": _name(policy.get("id"), "escalation_policy.id"),
         "created_at": parse_timestamp(incident["created_at"]),
-        "html_url": incident.get("html_url"),
+        "html_url": _name(incident.get("html_url"), "html_url"),
         "assignees": assignees,
         "raw": dict(incident),
     }
 
 
 def pd_log_entry_row(entry: Raw) -> dict[str, Any]:
+    """A log entry's row. Checks every shape `rules.ownership.pagerduty_events` relies on
+    (it re-reads stored entries inside the write's transaction, where a crash is fatal)."""
     _require(entry, "id", "type", "created_at", "incident")
-    incident = entry["incident"] or {}
+    incident = _object(entry["incident"], "incident")
     if not incident.get("id"):
         raise MalformedRecordError("missing incident.id")
-    agent = entry.get("agent") or {}
+    agent = _object(entry.get("agent"), "agent")
+    assignees = [_identifier(a, "id")
+                 for a in _objects(entry.get("assignees"), "assignees") if a.get("id")]
     return {
-        "id": str(entry["id"]),
-        "incident_id": str(incident["id"]),
-        "type": str(entry["type"]),
+        "id": _identifier(entry, "id"),
+        "incident_id": _identifier(incident, "id"),
+        "type": _identifier(entry, "type"),
         "created_at": parse_timestamp(entry["created_at"]),
-        "agent_type": agent.get("type"),
-        "agent_id": agent.get("id"),
-        "channel_type": (entry.get("channel") or {}).get("type"),
-        "assignees": [a["id"] for a in entry.get("assignees") or [] if (a or {}).get("id")],
+        "agent_type": _name(agent.get("type"), "agent.type"),
+        "agent_id": _name(agent.get("id"), "agent.id"),
+        "channel_type": _name(_object(entry.get("channel"), "channel").get("type"),
+                              "channel.type"),
+        "assignees": assignees,
         "raw": dict(entry),
     }
 

@@ -15,6 +15,13 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from accountability.config.errors import ConfigError
+from connectors.http import (
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_RESPONSE_MB,
+    DEFAULT_RATE_LIMIT_BUDGET,
+    DEFAULT_REQUEST_DEADLINE,
+    RequestLimits,
+)
 
 
 def _env(name: str) -> AliasChoices:
@@ -55,6 +62,30 @@ class Settings(BaseSettings):
     alert_max_attempts: int = Field(
         8, ge=1, le=100, validation_alias=_env("ACCOUNTABILITY_ALERT_MAX_ATTEMPTS")
     )
+    # Limits of the inbound connectors (docs/sync.md, "Limits"): a rate limit is waited out
+    # up to a time budget per request; a misbehaving server costs at most so many pages per
+    # query, so many MB per response and so many seconds per request.
+    rate_limit_budget: float = Field(
+        DEFAULT_RATE_LIMIT_BUDGET, ge=0, le=86400,
+        validation_alias=_env("ACCOUNTABILITY_RATE_LIMIT_BUDGET"),
+    )
+    max_pages: int = Field(
+        DEFAULT_MAX_PAGES, ge=1, validation_alias=_env("ACCOUNTABILITY_MAX_PAGES")
+    )
+    max_response_mb: float = Field(
+        DEFAULT_MAX_RESPONSE_MB, gt=0, validation_alias=_env("ACCOUNTABILITY_MAX_RESPONSE_MB")
+    )
+    request_deadline: float = Field(
+        DEFAULT_REQUEST_DEADLINE, gt=0, validation_alias=_env("ACCOUNTABILITY_REQUEST_DEADLINE")
+    )
+
+    def request_limits(self) -> RequestLimits:
+        """The connectors' `RequestLimits` from these settings."""
+        return RequestLimits(
+            max_pages=self.max_pages,
+            max_response_bytes=max(int(self.max_response_mb * 1024 * 1024), 1),
+            deadline=self.request_deadline,
+        )
 
 
 _ALIASES = {

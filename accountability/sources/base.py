@@ -160,9 +160,35 @@ def batches(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[
 
 Quarantined = tuple[str, str, object]  # (record reference, reason, raw record)
 
+RECORD_ERRORS: tuple[type[Exception], ...] = (
+    MalformedRecordError, TypeError, ValueError, AttributeError, KeyError, IndexError,
+)
+"""What failing to understand ONE record looks like. The row mappers raise
+`MalformedRecordError` with a reason; the rest is caught too, so that a shape nobody foresaw
+(`"assignee": null`, a number that is text) quarantines that record instead of failing every
+run on it. Only pure mapping code runs under this catch, never a database call, so a
+database error is never mistaken for a bad record."""
+
+
+def reason_of(exc: Exception) -> str:
+    """The quarantine reason: the mapper's own words, or what Python tripped on."""
+    if isinstance(exc, MalformedRecordError):
+        return str(exc)
+    return f"could not be read: {type(exc).__name__}: {exc}"
+
+
+def record_ref(record: object, *keys: str) -> str:
+    """How the quarantine names a record: its first usable key (`key`, `id`), else `?`."""
+    if isinstance(record, Mapping):
+        for key in keys or ("id",):
+            value = record.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+                return str(value)
+    return "?"
+
 
 def convert(
-    records: Iterable[Mapping[str, Any]],
+    records: Iterable[Any],
     to_row: Callable[[Mapping[str, Any]], dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[Quarantined]]:
     """Rows of the records that convert, and the others to quarantine with their reason."""
@@ -170,8 +196,8 @@ def convert(
     for record in records:
         try:
             rows.append(to_row(record))
-        except MalformedRecordError as exc:
-            bad.append((str(record.get("id") or "?"), str(exc), jsonable(record)))
+        except RECORD_ERRORS as exc:
+            bad.append((record_ref(record), reason_of(exc), jsonable(record)))
     return rows, bad
 
 

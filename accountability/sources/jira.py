@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -22,6 +22,7 @@ from accountability.config.errors import ConfigError
 from accountability.config.settings import Settings, require_jira
 from accountability.sources.base import (
     DEFAULT_OVERLAP,
+    RECORD_ERRORS,
     Partition,
     Progress,
     Quarantined,
@@ -29,10 +30,11 @@ from accountability.sources.base import (
     Throttle,
     Window,
     jsonable,
+    reason_of,
+    record_ref,
 )
 from connectors.errors import MalformedResponseError
 from connectors.jira import JiraClient, build_jql
-from rules.ownership import MalformedRecordError
 from rules.registry import Registry
 from rules.sources import JIRA
 from storage import ingest, repo
@@ -142,8 +144,8 @@ def _flush(
     for issue in issues:
         try:
             rows.append(ingest.jira_issue_row(issue))
-        except MalformedRecordError as exc:
-            bad.append((str(issue.get("key") or issue.get("id") or "?"), str(exc), issue))
+        except RECORD_ERRORS as exc:
+            bad.append((record_ref(issue, "key", "id"), reason_of(exc), issue))
     fetched = client.changelogs([row["id"] for row in rows])
     histories, deleted = fetched.histories, set(fetched.missing)
     ready: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
@@ -153,9 +155,11 @@ def _flush(
             continue
         entry = (row, histories.get(row["id"], []))
         try:
+            # Also what `save_jira_batch` derives events from: a history that passes here
+            # cannot fail inside the batch's transaction.
             ingest.changelog_rows(row["id"], row["key"], entry[1])
-        except MalformedRecordError as exc:
-            bad.append((row["key"], f"changelog: {exc}", entry[1]))
+        except RECORD_ERRORS as exc:
+            bad.append((row["key"], f"changelog: {reason_of(exc)}", entry[1]))
             continue
         ready.append(entry)
     with session_scope(factory) as session:
@@ -173,7 +177,14 @@ def _flush(
         progress(partition.name, len(issues))
 
 
-def open_jira(settings: Settings, throttle: Throttle | None = None) -> JiraClient:
+def open_jira(
+    settings: Settings,
+    throttle: Throttle | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> JiraClient:
+    """The sync's Jira client: rate limits waited out within the configured budget, the
+    configured page, size and time limits. `sleep` is how retries wait (tests record it)."""
     creds = require_jira(settings)
     return JiraClient(
         creds.url,
@@ -181,6 +192,9 @@ def open_jira(settings: Settings, throttle: Throttle | None = None) -> JiraClien
         api_token=None if creds.is_pat else creds.token,
         pat=creds.token if creds.is_pat else None,
         ca_bundle=settings.ca_bundle,
+        rate_limit_budget=settings.rate_limit_budget,
+        limits=settings.request_limits(),
+        sleep=sleep,
         throttle=throttle,
     )
 

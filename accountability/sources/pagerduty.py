@@ -8,7 +8,7 @@ services. Each has its own cursor.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -19,6 +19,7 @@ from accountability.config.errors import ConfigError
 from accountability.config.settings import Settings, require_pagerduty_token
 from accountability.sources.base import (
     DEFAULT_OVERLAP,
+    RECORD_ERRORS,
     Partition,
     Progress,
     SyncSummary,
@@ -30,7 +31,6 @@ from accountability.sources.base import (
 )
 from connectors.errors import MalformedResponseError
 from connectors.pagerduty import PagerDutyClient
-from rules.ownership import MalformedRecordError
 from rules.registry import Registry
 from rules.sources import PAGERDUTY
 from storage import ingest, repo
@@ -121,7 +121,7 @@ def _sync_log_entries(
         # LOG_ENTRY_BATCH at a time (memory stays flat), and the cursor moves only once the
         # whole window is in, so a crash mid-window re-reads it (upserts make that harmless).
         tracked_entries = (e for e in client.log_entries(since, until)
-                           if _service_of(e) in tracked)
+                           if _is_tracked(e, tracked))
         for entries in batches(tracked_entries, LOG_ENTRY_BATCH):
             rows, bad = convert(entries, ingest.pd_log_entry_row)
             with session_scope(factory) as session:
@@ -141,10 +141,24 @@ def _sync_log_entries(
     return summary
 
 
-def _service_of(entry: Mapping[str, Any]) -> str | None:
-    service = entry.get("service") or (entry.get("incident") or {}).get("service") or {}
-    value = service.get("id") if isinstance(service, Mapping) else None
-    return str(value) if value else None
+def _is_tracked(entry: object, tracked: set[str]) -> bool:
+    """Whether a log entry belongs to a tracked service.
+
+    An entry whose service cannot be read because something has the wrong shape (the entry,
+    its incident or its service is not an object) is kept: it may be one of ours, and the
+    quarantine shows it with its reason instead of the run failing or dropping it unseen.
+    An entry that plainly names no service is not ours.
+    """
+    if not isinstance(entry, Mapping):
+        return True
+    incident = entry.get("incident")
+    if incident is not None and not isinstance(incident, Mapping):
+        return True
+    service = entry.get("service") or (incident or {}).get("service")
+    if service is not None and not isinstance(service, Mapping):
+        return True
+    value = service.get("id") if service else None
+    return bool(value) and str(value) in tracked
 
 
 def _embedded_incidents(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -155,20 +169,30 @@ def _embedded_incidents(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, 
     """
     rows: dict[str, dict[str, Any]] = {}
     for entry in entries:
-        incident = entry.get("incident")
+        incident = entry.get("incident") if isinstance(entry, Mapping) else None
         if isinstance(incident, Mapping) and incident.get("type") == "incident":
             try:
                 row = ingest.pd_incident_row(incident)
-            except MalformedRecordError:
+            except RECORD_ERRORS:
                 continue
             rows[row["id"]] = row
     return list(rows.values())
 
 
-def open_pagerduty(settings: Settings, throttle: Throttle | None = None) -> PagerDutyClient:
+def open_pagerduty(
+    settings: Settings,
+    throttle: Throttle | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PagerDutyClient:
+    """The sync's PagerDuty client: 429s waited out within the configured time budget (no
+    count limit: six 429s of 1 s each are a busy minute, not a failure), the configured page,
+    size and time limits. `sleep` is how retries wait (tests record it)."""
     token = require_pagerduty_token(settings)
     return PagerDutyClient(token, base_url=settings.pagerduty_api_url,
-                           ca_bundle=settings.ca_bundle, throttle=throttle)
+                           ca_bundle=settings.ca_bundle, throttle=throttle,
+                           max_429_retries=None, rate_limit_budget=settings.rate_limit_budget,
+                           limits=settings.request_limits(), sleep=sleep)
 
 
 def preflight_pagerduty(client: PagerDutyClient) -> None:

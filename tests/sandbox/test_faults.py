@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator
 
@@ -10,6 +11,7 @@ import pagerduty
 import pytest
 
 from sandbox import FaultConfig, FaultRule, Sandbox, SandboxConfig, serve_sandbox
+from sandbox.faults import _damage
 
 from .conftest import jira_client, pd_client
 
@@ -196,3 +198,18 @@ def test_fault_syntax() -> None:
     for bad in ("teapot=0.1", "429", "429=2", "500=every:0"):
         with pytest.raises(ValueError):
             FaultConfig.parse(bad)
+
+
+def test_first_n_is_a_streak_and_wrongtype_swaps_a_type() -> None:
+    """The faults behind the sync's 429-streak and poison-record tests (issue 15)."""
+    rule = FaultRule.parse("first:3")
+    assert [rule.fires(1.0, count) for count in range(1, 6)] == [True] * 3 + [False] * 2
+    assert FaultConfig.parse("429=first:3,wrongtype=every:2").describe() == (
+        "429=first:3,wrongtype=every:2")
+    with pytest.raises(ValueError, match="first:N"):
+        FaultRule.parse("first:0")
+    payload = {"incidents": [{"id": "P1", "service": {"id": "S"}}]}
+    where = _damage(payload, random.Random(0), "wrongtype")
+    name = where.rsplit(".", 1)[1]
+    value = payload["incidents"][0][name]
+    assert (name, value) in [("id", {"unexpected": "P1"}), ("service", "not-an-object")]
