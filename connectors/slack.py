@@ -130,6 +130,7 @@ class SlackWebhook:
             raise ChannelError(
                 f"{where} answered HTTP {status}" + (f": {reason}" if reason else ""),
                 retriable=status not in FATAL_HTTP_STATUSES,
+                overloaded=isinstance(exc, RetriableAPIError),
                 retry_after=exc.retry_after if isinstance(exc, RetriableAPIError) else None,
             ) from None
         return response.headers.get("x-slack-req-id") or one_line(response.text, 100) or "ok"

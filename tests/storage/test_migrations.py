@@ -32,6 +32,7 @@ EXPECTED_TABLES = {
     "quarantine",
     "digest_sends",
     "jira_issue_workflows",
+    "alert_breakers",
 }
 
 
