@@ -31,9 +31,27 @@ CONTEXT_LIMIT = 2000
 FALLBACK_LIMIT = 4000
 
 
-def escape(text: str) -> str:
-    """mrkdwn control characters as Slack wants them (`&`, `<`, `>` only)."""
+FORMATTING = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+"""mrkdwn's formatting characters (bold, italic, strike, code) → look-alikes Slack never
+formats: `∗ ˍ ∼ ˋ`. Slack has no escape for them (only `&amp; &lt; &gt;`), so a ticket titled
+`*URGENT* ~ignore~` would otherwise be shown bold and struck through."""
+
+
+def _entities(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape(text: str) -> str:
+    """Untrusted text for mrkdwn: `&`, `<`, `>` as Slack's entities (no link, mention or
+    `<!channel>` can be smuggled in), formatting characters as look-alikes (`FORMATTING`)."""
+    return _entities(text).translate(FORMATTING)
+
+
+def code(text: str) -> str:
+    """Untrusted text for inside an inline code span (`` `…` ``), where Slack formats nothing:
+    only the entities and the backtick, which would end the span, change; a command stays
+    copyable."""
+    return _entities(text).replace("`", "\u02cb")
 
 
 def link(url: str | None, label: str) -> str:
@@ -50,22 +68,28 @@ def header_block(text: str) -> dict[str, Any]:
 
 
 def section_block(mrkdwn: str) -> dict[str, Any]:
-    """A section of already escaped mrkdwn, cut to Slack's limit."""
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(mrkdwn, SECTION_LIMIT)}}
+    """A section of already escaped mrkdwn, cut to Slack's limit. `verbatim`: Slack does not
+    turn URLs, `#channel` or `@name` in it into links or mentions on its own."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(mrkdwn, SECTION_LIMIT),
+                                        "verbatim": True}}
 
 
 def context_block(mrkdwn: str) -> dict[str, Any]:
+    """A context line of already escaped mrkdwn (`verbatim`, as `section_block`)."""
     return {"type": "context",
-            "elements": [{"type": "mrkdwn", "text": truncate(mrkdwn, CONTEXT_LIMIT)}]}
+            "elements": [{"type": "mrkdwn", "text": truncate(mrkdwn, CONTEXT_LIMIT),
+                          "verbatim": True}]}
 
 
 def message(fallback: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
-    """The webhook body; blocks beyond 50 are replaced by a last note saying how many."""
+    """The webhook body; blocks beyond 50 are replaced by a last note saying how many.
+
+    `fallback` (the notification text, read as mrkdwn too) is untrusted text: escaped here."""
     if len(blocks) > MAX_BLOCKS:
         hidden = len(blocks) - (MAX_BLOCKS - 1)
         blocks = [*blocks[: MAX_BLOCKS - 1],
                   context_block(f"… and {hidden} more (see the email for the full list)")]
-    return {"text": truncate(one_line(fallback), FALLBACK_LIMIT), "blocks": blocks}
+    return {"text": truncate(escape(one_line(fallback)), FALLBACK_LIMIT), "blocks": blocks}
 
 
 def _slack_error_text(body: Any) -> str | None:
@@ -130,6 +154,7 @@ class SlackWebhook:
             raise ChannelError(
                 f"{where} answered HTTP {status}" + (f": {reason}" if reason else ""),
                 retriable=status not in FATAL_HTTP_STATUSES,
+                overloaded=isinstance(exc, RetriableAPIError),
                 retry_after=exc.retry_after if isinstance(exc, RetriableAPIError) else None,
             ) from None
         return response.headers.get("x-slack-req-id") or one_line(response.text, 100) or "ok"

@@ -391,6 +391,26 @@ class AlertOutbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class AlertBreaker(Base):
+    """A destination that is down: one circuit breaker per place alerts are sent to.
+
+    ``destination`` is the channel and where it sends (``email:smtp.acme.example:25``,
+    ``slack:env:SLACK_WEBHOOK_SUPPORT``, ``pagerduty:https://events.pagerduty.com``). While
+    ``open_until`` is in the future the dispatcher claims none of the destination's rows, so
+    after an outage they are all due at one moment and grouped as a clean run groups them,
+    instead of trickling out one jittered row at a time. ``failures`` counts consecutive
+    failed attempts (the backoff's exponent); a successful send deletes the row.
+    """
+
+    __tablename__ = "alert_breakers"
+
+    destination: Mapped[str] = mapped_column(String, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    open_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DigestSend(Base):
     """A weekly digest that went out (one per week)."""
 

@@ -5,20 +5,24 @@ dispatcher's reminders), are claimed by dispatchers (`claim_pending_alerts`), th
 `sent` or failed (`mark_sent`, `mark_failed`); the rest are reads for reports (`alert
 --status`, the run's summary, the digest's dead alerts, the demo's table).
 
+Beside it, `alert_breakers`: one circuit breaker per destination (`open_breakers`,
+`trip_breaker`, `close_breaker`). While a destination's breaker is open, `claim_pending_alerts`
+leaves its rows alone (`held`), so they come due together and are grouped as in a clean run.
+
 Like the other repository functions they flush but never commit: the caller's transaction
 (``session_scope``) decides when a write becomes visible.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, not_, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from storage.models import AlertOutbox
+from storage.models import AlertBreaker, AlertOutbox
 from storage.upsert import insert_ignore
 
 MAX_ERROR_CHARS = 2_000
@@ -42,6 +46,7 @@ def claim_pending_alerts(
     limit: int = 100,
     *,
     stale_after: timedelta | None = None,
+    held: Mapping[str, Collection[str] | None] | None = None,
 ) -> list[AlertOutbox]:
     """Claim up to ``limit`` due alerts for ``worker_id`` (status pending → sending).
 
@@ -58,11 +63,17 @@ def claim_pending_alerts(
         stale_after: also reclaim rows left ``sending`` for longer than this (a worker
             died mid-send). Off by default: a reclaimed alert may go out twice, which
             the "at most once" promise forbids unless the channel deduplicates.
+        held: rows not to claim, due or not: channel → its workflows (None: every row of the
+            channel). The dispatcher holds the rows of a destination whose breaker is open, so
+            they wait for the breaker and go out together.
     """
-    due = and_(AlertOutbox.status == "pending", AlertOutbox.next_attempt_at <= now)
+    due: ColumnElement[bool] = and_(AlertOutbox.status == "pending",
+                                    AlertOutbox.next_attempt_at <= now)
     if stale_after is not None:
         stale = and_(AlertOutbox.status == "sending", AlertOutbox.claimed_at < now - stale_after)
         due = or_(due, stale)
+    if held:
+        due = and_(due, not_(_held(held)))
     candidates = (
         select(AlertOutbox.id)
         .where(due)
@@ -102,6 +113,15 @@ def claim_pending_alerts(
             .execution_options(populate_existing=True)
         )
     )
+
+
+def _held(held: Mapping[str, Collection[str] | None]) -> ColumnElement[bool]:
+    """The rows `held` names: per channel, all of them or those of the listed workflows."""
+    return or_(*(
+        and_(AlertOutbox.channel == channel,
+             true() if workflows is None else AlertOutbox.workflow.in_(sorted(workflows)))
+        for channel, workflows in held.items()
+    ))
 
 
 def mark_sent(
@@ -148,6 +168,53 @@ def mark_failed(
     if status is None:
         raise LookupError(f"no alert with id {alert_id}")
     return status
+
+
+# --- circuit breakers, one per destination ---------------------------------------------------
+
+
+def open_breakers(session: Session, now: datetime) -> set[str]:
+    """The destinations whose breaker is open at `now`: their rows must not be claimed yet."""
+    return set(session.scalars(
+        select(AlertBreaker.destination).where(AlertBreaker.open_until > now)))
+
+
+def trip_breaker(
+    session: Session,
+    destination: str,
+    *,
+    now: datetime,
+    wait: Callable[[int], timedelta],
+    error: str,
+) -> datetime:
+    """Record that `destination` is down; return the moment it may be tried again.
+
+    Every row that failed with it, in this dispatch or another one at the same time, gets that
+    one moment: a breaker already open (another message of this dispatch, or another worker,
+    tripped it first) keeps its time. Otherwise the breaker opens for `wait(failures)` —
+    failures counts consecutive failed attempts, so the wait grows as one row's would. The row
+    is locked (`FOR UPDATE` on PostgreSQL) so two workers tripping it at once count once.
+    """
+    insert_ignore(session, AlertBreaker, [{"destination": destination, "failures": 0,
+                                           "open_until": now, "updated_at": now}])
+    breaker = session.scalars(
+        select(AlertBreaker).where(AlertBreaker.destination == destination)
+        .with_for_update().execution_options(populate_existing=True)
+    ).one()
+    if breaker.open_until > now:
+        return breaker.open_until
+    breaker.open_until = now + wait(breaker.failures)
+    breaker.failures += 1
+    breaker.last_error = error[:MAX_ERROR_CHARS]
+    breaker.updated_at = now
+    session.flush()
+    return breaker.open_until
+
+
+def close_breaker(session: Session, destination: str) -> None:
+    """`destination` accepted a message: it is up, the next failure starts the backoff over."""
+    session.execute(delete(AlertBreaker).where(AlertBreaker.destination == destination),
+                    execution_options={"synchronize_session": False})
 
 
 # --- reads ----------------------------------------------------------------------------------

@@ -254,8 +254,8 @@ def _slack_item(view: AlertView, item: ItemView) -> str:
     if view.kind == RISK_REVIEW_CLOSED:
         lines.append(f"Closed by {e(item.closed_by or '?')}: {e(one_line(item.note or ''))}")
     elif item.owner_id:
-        lines.append(f"Acknowledge: `accountability ack {e(item.review or item.ref)} "
-                     f"--by {e(item.owner_id)}`")
+        lines.append(f"Acknowledge: `accountability ack {slack.code(item.review or item.ref)} "
+                     f"--by {slack.code(item.owner_id)}`")
     return "\n".join(lines)
 
 

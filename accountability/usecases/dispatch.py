@@ -19,6 +19,15 @@ One dispatch:
    with jitter, capped), or `dead` after `max_attempts` (or at once when the service refuses
    the payload itself).
 
+Backoff is per **destination** (the SMTP server, a Slack webhook, the PagerDuty events URL,
+the Jira site), not per row: when a destination is down (unreachable, or HTTP 429/5xx as a
+whole) its circuit breaker opens (`storage.outbox.trip_breaker`) and every row that failed
+with it gets the breaker's one retry time; until then no dispatcher claims any of its rows,
+fresh ones included. When the time comes they are all due at once and grouped as a clean run
+would group them — an outage never turns one email into many. A row that fails for its own
+reason (a refused recipient, a person without an address) backs off alone, and the rows of
+one message that failed together (a missing setting) keep one retry time between them.
+
 A row left `sending` by a dispatcher that died is claimed again after `stale_after`: the
 window between a send and its mark is where a duplicate can happen (docs/alerts.md).
 """
@@ -199,6 +208,15 @@ class Channels:
             ca_bundle=settings.ca_bundle,
         )
 
+    @property
+    def pagerduty_url(self) -> str:
+        return self._pagerduty_url
+
+    @property
+    def jira_url(self) -> str:
+        """The Jira site tickets go to; empty when Jira is not configured."""
+        return self._jira_access.url if isinstance(self._jira_access, JiraAccess) else ""
+
     def smtp(self) -> SmtpSender:
         if self._smtp is None:
             self._smtp = SmtpSender(self.smtp_config)
@@ -265,7 +283,8 @@ class _Outcome:
 
 @dataclass(frozen=True)
 class _Unit:
-    """One message to send: its channel, the breaker it trips, and the rows it settles."""
+    """One message to send: its channel, the breaker it trips (its destination), and the rows
+    it settles."""
 
     channel: str
     breaker: str
@@ -282,24 +301,32 @@ ItemRenderer = Callable[[AlertView, ItemView], T]
 """A message about one item of a view: a PagerDuty event's fields, a Jira ticket."""
 
 
-def _units(rows: list[_Row]) -> Iterator[_Unit]:
+Destination = Callable[[str, str | None], str | None]
+"""Where a channel's rows of a workflow go (`_Dispatch.destination`); None: not known."""
+
+
+def _units(rows: list[_Row], destination: Destination) -> Iterator[_Unit]:
     """Rows into messages, as each channel's `Batch` says: a row alone (and a row of a channel
     outside the table, which then fails alone), or grouped per workflow and kind — for email
     further split by audience. Single rows go first, then the groups channel by channel in
-    table order."""
+    table order. Each message trips the breaker of its destination."""
+    def unit(name: str, workflow: str, rows: list[_Row]) -> _Unit:
+        return _Unit(name, destination(name, workflow) or name, rows)
+
     groups: dict[tuple[Channel, str, str], list[_Row]] = defaultdict(list)
     for row in rows:
         known = channel(row.channel)
         if known is None or known.batch is Batch.ROW:
-            yield _Unit(row.channel, row.channel, [row])
+            yield unit(row.channel, row.workflow, [row])
         else:
             groups[(known, row.workflow, row.kind)].append(row)
-    for (known, _, _), group in sorted(groups.items(), key=lambda g: CHANNELS.index(g[0][0])):
+    for (known, workflow, _), group in sorted(groups.items(),
+                                              key=lambda g: CHANNELS.index(g[0][0])):
         name = known.name
         if known.batch is Batch.AUDIENCE:
-            yield from (_Unit(name, name, same) for same in _by_audience(group))
+            yield from (unit(name, workflow, same) for same in _by_audience(group))
         else:
-            yield _Unit(name, name, group)
+            yield unit(name, workflow, group)
 
 
 def _by_audience(group: list[_Row]) -> Iterator[list[_Row]]:
@@ -341,24 +368,62 @@ class _Dispatch:
         self.worker = worker
         self.report = DispatchReport()
         self.broken: dict[str, ChannelError] = {}
+        self.reopens: dict[str, datetime] = {}
+        """Destination → when its breaker, tripped in this dispatch, lets it be tried again."""
 
     def run(self) -> DispatchReport:
         self.report.reminders = enqueue_reminders(self.factory, self.registry, self.clock())
         for _ in range(self.policy.max_batches):
             with session_scope(self.factory) as session:
+                now = self.clock()
+                held = self.held(outbox.open_breakers(session, now) | set(self.broken))
                 claimed = [_Row.of(r) for r in outbox.claim_pending_alerts(
-                    session, self.worker, self.clock(), limit=self.policy.batch_size,
-                    stale_after=self.policy.stale_after)]
+                    session, self.worker, now, limit=self.policy.batch_size,
+                    stale_after=self.policy.stale_after, held=held)]
             if not claimed:
                 break
             self.report.claimed += len(claimed)
-            for unit in _units(claimed):
+            for unit in _units(claimed, self.destination):
                 self._settle(unit, self._send(unit))
             if len(claimed) < self.policy.batch_size:
                 break
         with session_scope(self.factory) as session:
             self.report.pending = outbox.pending_count(session)
         return self.report
+
+    def destination(self, name: str, workflow: str | None) -> str | None:
+        """Where `name`'s rows of `workflow` are sent, the key of their circuit breaker: the
+        SMTP server, the Jira site, the PagerDuty events URL (one for every workflow), a
+        workflow's Slack webhook (named by its variable: the URL is a secret). None when the
+        destination depends on a workflow not given, or on a setting the workflow lacks."""
+        if name == EMAIL.name:
+            return f"{name}:{self.channels.smtp_config.host}:{self.channels.smtp_config.port}"
+        if name == PAGERDUTY.name:
+            return f"{name}:{self.channels.pagerduty_url}"
+        if name == JIRA.name:
+            return f"{name}:{self.channels.jira_url}"
+        spec = self.registry.workflows.get(workflow) if workflow is not None else None
+        known = channel(name)
+        if spec is None or known is None or known.setting is None:
+            return None
+        reference = known.setting_of(spec.alerts)
+        return f"{name}:{reference}" if isinstance(reference, str) and reference else None
+
+    def held(self, down: set[str]) -> dict[str, set[str] | None]:
+        """The rows of destinations that are `down`, as `claim_pending_alerts` takes them:
+        channel → all its rows (None), or the workflows whose destination is down."""
+        held: dict[str, set[str] | None] = {}
+        if not down:
+            return held
+        for known in CHANNELS:
+            if self.destination(known.name, None) in down:
+                held[known.name] = None
+                continue
+            workflows = {w for w in self.registry.workflows
+                         if self.destination(known.name, w) in down}
+            if workflows:
+                held[known.name] = workflows
+        return held
 
     def _send(self, unit: _Unit) -> _Outcome:
         broken = self.broken.get(unit.breaker)
@@ -367,7 +432,7 @@ class _Dispatch:
         try:
             outcome = DELIVERIES[unit.channel](self, unit.rows)
         except ChannelError as exc:
-            if exc.unreachable:
+            if exc.destination_down:
                 self.broken[unit.breaker] = exc
             return _Outcome(failed={r.id: exc for r in unit.rows})
         except ConnectorError as exc:
@@ -387,17 +452,17 @@ class _Dispatch:
         now = self.clock()
         by_id = {r.id: r for r in unit.rows}
         with session_scope(self.factory) as session:
+            if outcome.sent:
+                outbox.close_breaker(session, unit.breaker)
             for row_id, provider_id in outcome.sent.items():
                 outbox.mark_sent(session, row_id, now=now, provider_id=provider_id[:500])
                 self.report.sent += 1
+            retry_at = self._retry_times(session, unit, outcome.failed, now)
             for row_id, error in outcome.failed.items():
                 row = by_id[row_id]
-                wait = backoff(row.attempts, self.policy, self.rand)
-                if error.retry_after is not None:
-                    wait = max(wait, timedelta(seconds=min(error.retry_after, 6 * 3600)))
                 message = redact(str(error))
                 status = outbox.mark_failed(
-                    session, row_id, next_attempt_at=now + wait, error=message,
+                    session, row_id, next_attempt_at=retry_at[row_id], error=message,
                     max_attempts=self.policy.max_attempts if error.retriable else 1)
                 if status == "dead":
                     self.report.dead += 1
@@ -406,9 +471,49 @@ class _Dispatch:
                 else:
                     self.report.failed += 1
                     log.warning("alert %s (%s to %s) failed, retry after %s: %s", row_id,
-                                row.channel, row.recipient, now + wait, message)
+                                row.channel, row.recipient, retry_at[row_id], message)
                 if message not in self.report.errors:
                     self.report.errors.append(message)
+
+    def _retry_times(
+        self, session: Session, unit: _Unit, failed: Mapping[int, ChannelError],
+        now: datetime,
+    ) -> dict[int, datetime]:
+        """When each failed row of `unit` may be tried again.
+
+        A destination that is down: the time of its breaker, one for all of its rows (tripped
+        once per dispatch; the breaker's failure count sets the backoff). Otherwise one time per
+        distinct error: the rows of a message that failed as a whole stay together, and a row
+        that failed for its own reason (a refused recipient) backs off alone."""
+        attempts = {r.id: r.attempts for r in unit.rows}
+        by_error: dict[int, list[int]] = defaultdict(list)
+        for row_id, error in failed.items():
+            by_error[id(error)].append(row_id)
+        times: dict[int, datetime] = {}
+        for row_ids in by_error.values():
+            error = failed[row_ids[0]]
+            if error.destination_down:
+                when = self._reopen(session, unit.breaker, error, now)
+            else:
+                when = now + self._wait(max(attempts[i] for i in row_ids), error)
+            times.update(dict.fromkeys(row_ids, when))
+        return times
+
+    def _reopen(self, session: Session, destination: str, error: ChannelError,
+                now: datetime) -> datetime:
+        """Trip `destination`'s breaker (once per dispatch) and return when it reopens."""
+        if destination not in self.reopens:
+            self.reopens[destination] = outbox.trip_breaker(
+                session, destination, now=now, error=redact(str(error)),
+                wait=lambda failures: self._wait(failures, error))
+        return self.reopens[destination]
+
+    def _wait(self, failures: int, error: ChannelError) -> timedelta:
+        """The backoff after `failures` earlier failures, or longer if the service said so."""
+        wait = backoff(failures, self.policy, self.rand)
+        if error.retry_after is not None:
+            wait = max(wait, timedelta(seconds=min(error.retry_after, 6 * 3600)))
+        return wait
 
     # --- per channel --------------------------------------------------------------------------
 

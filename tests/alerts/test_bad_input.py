@@ -109,3 +109,33 @@ def test_text_helpers_keep_what_is_readable() -> None:
     assert one_line("a\r\nb\tc\u2028d\x00e", 100) == "a b c de"
     assert one_line("x" * 50, 10) == "x" * 9 + "…"
     assert clean("line 1\r\nline 2\x07\u202e", None) == "line 1\nline 2"
+
+
+def test_slack_shows_formatting_characters_from_data_as_text(evil_registry: Registry) -> None:
+    """Issue 15 item 15: a ticket titled `*URGENT* _now_ ~x~ `rm``, or a workflow name with
+    `<!channel>`, formats nothing and mentions nobody, in the blocks and in the fallback;
+    our own labels stay bold; every mrkdwn text object is `verbatim`."""
+    text = registry_text().replace(
+        "name: Support resolution time", 'name: "*Support* <!channel> & _team_"')
+    registry = load(text).registry
+    title = "*URGENT* _now_ ~struck~ `rm -rf` <@U0ADMIN> & co"
+    verdict = make_verdict(1, title=title)
+    payload = unauthorized_change_alerts(registry, verdict)[0].payload
+    message = slack_message(alert_view(registry, "support", "unauthorized_change",
+                                       [(verdict.key, payload)]))
+    section = message["blocks"][1]["text"]
+    assert section["verbatim"] is True
+    assert ("∗URGENT∗ ˍnowˍ ∼struck∼ ˋrm -rfˋ &lt;@U0ADMIN&gt; &amp; co" in section["text"])
+    assert "*Why unauthorized:*" in section["text"]  # our own formatting stays
+    mrkdwn = [o for b in message["blocks"] for o in [b.get("text"), *b.get("elements", [])]
+              if isinstance(o, dict) and o.get("type") == "mrkdwn"]
+    assert mrkdwn and all(o["verbatim"] is True for o in mrkdwn)
+    fallback = message["text"]
+    assert fallback == ("[Accountability] ∗Support∗ &lt;!channel&gt; &amp; ˍteamˍ: "
+                        "1 unauthorized ownership change")
+    review_item = alert_view(registry, "support", "risk_review", [(
+        "support-2026-W46", {"review": "support-2026-W46", "week": "2026-W46",
+                             "owner": "lee", "breaches": ["exception_rate"]})])
+    review_text = slack_message(review_item)["blocks"][1]["text"]["text"]
+    assert "Breached: exceptionˍrate" in review_text
+    assert "`accountability ack support-2026-W46 --by lee`" in review_text  # copyable

@@ -32,6 +32,7 @@ EXPECTED_TABLES = {
     "quarantine",
     "digest_sends",
     "jira_issue_workflows",
+    "alert_breakers",
 }
 
 
@@ -181,5 +182,36 @@ def test_upgrading_past_0006_keeps_every_issue_and_its_changelog(blank_url: str)
             assert connection.scalar(text("SELECT count(*) FROM jira_issues")) == 2
             if engine.dialect.name == "sqlite":
                 assert connection.scalar(text("PRAGMA foreign_keys")) == 1
+    finally:
+        engine.dispose()
+
+
+def test_0007_adds_the_breaker_table_and_keeps_the_outbox(blank_url: str) -> None:
+    """0007 adds `alert_breakers` beside an outbox that may hold pending alerts: they stay as
+    they were, and a downgrade removes only the new table."""
+    upgrade(blank_url, revision="0006")
+    engine = make_engine(blank_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO alert_outbox (dedup_key, kind, workflow, channel, recipient, "
+                "subject_ref, payload, status, attempts, next_attempt_at, created_at) VALUES "
+                "('k', 'unauthorized_change', 'support', 'email', 'maria', 'f', '{}', "
+                "'pending', 2, '2026-11-28 09:01:00', '2026-11-28 09:00:00')"))
+    finally:
+        engine.dispose()
+    upgrade(blank_url)
+    engine = make_engine(blank_url)
+    try:
+        assert _diff(engine) == []
+        with engine.begin() as connection:
+            assert connection.execute(text(
+                "SELECT status, attempts FROM alert_outbox")).all() == [("pending", 2)]
+            assert connection.scalar(text("SELECT count(*) FROM alert_breakers")) == 0
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0006")
+        assert "alert_breakers" not in inspect(engine).get_table_names()
+        with engine.begin() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM alert_outbox")) == 1
     finally:
         engine.dispose()
