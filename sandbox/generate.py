@@ -502,10 +502,10 @@ class _Demo:
         pw.log(incident, "assign", created + 1000, service_ref, "auto", (assignee,))
         responder = assignee
         if timeout_to is not None:
-            policy_ref: Ref = ("escalation_policy_reference", incident.policy_id)
-            pw.log(
-                incident, "escalate", created + 30 * MINUTE_MS, policy_ref, "timeout", (timeout_to,)
-            )
+            # A timeout escalation's agent is the service (channel `timeout`): the published
+            # AgentReference is a user, service or integration reference, never a policy.
+            escalated = created + 30 * MINUTE_MS
+            pw.log(incident, "escalate", escalated, service_ref, "timeout", (timeout_to,))
             responder = timeout_to
             ack = created + self.minutes(31, 40)
         else:
@@ -849,19 +849,19 @@ class _Demo:
         pw.log(incident, "acknowledge", on(2026, 10, 9, 14, 6), self.user_ref("grace"), "website")
         event = pw.log(
             incident,
-            "reassign",
+            "assign",
             on(2026, 10, 9, 14, 30),
             self.user_ref("grace"),
             "website",
             (p("dana"),),
         )
         self.plant(
-            "pd-reassign-log-entry",
+            "pd-onboarding-reassign",
             incident,
             event,
             "authorized: approver (grace approves incident-escalation)",
-            "A reassign_log_entry (not in the published schema, returned by some accounts) on "
-            "the onboarding service.",
+            "grace reassigns the onboarding incident to dana (an assign_log_entry: the "
+            "published schema has no reassign_log_entry).",
         )
         pw.log(
             incident, "resolve", on(2026, 10, 9, 16, 0), ("user_reference", p("dana")), "website"
@@ -921,7 +921,7 @@ class _Demo:
             incident,
             "escalate",
             on(2026, 10, 27, 3, 40),
-            ("escalation_policy_reference", "PESC001"),
+            svc,
             "timeout",
             (p("priya"),),
         )
@@ -976,7 +976,7 @@ class _Demo:
             incident,
             "escalate",
             on(2026, 11, 11, 14, 35),
-            ("escalation_policy_reference", "PESC099"),
+            svc,
             "timeout",
             (p("alex"),),
         )
@@ -1197,7 +1197,7 @@ def _scale_incidents(world: World, rng: random.Random, count: int, start: int) -
                     "escalate_log_entry",
                     created + 30 * MINUTE_MS,
                     incident_id,
-                    ("escalation_policy_reference", policy.id),
+                    svc,
                     "timeout",
                     (responder,),
                 )
@@ -1355,7 +1355,7 @@ def _mutate_incident(
         target = world.policies[incident.policy_id].rules[-1][1][0]
         kind, agent, channel = (
             "escalate",
-            ("escalation_policy_reference", incident.policy_id),
+            ("service_reference", incident.service_id),
             "timeout",
         )
         assignees = (target,)

@@ -281,15 +281,14 @@ class Renderer:
             new_text = catalog.PRIORITY_NAMES.get(new or "")
         else:  # labels, summary: the values are the strings
             old_text, new_text, old, new = old, new, None, None
-        return {
-            "field": field_id,
-            "fieldtype": "jira",
-            "fieldId": field_id,
-            "from": old,
-            "fromString": old_text,
-            "to": new,
-            "toString": new_text,
-        }
+        out: dict[str, Any] = {"field": field_id, "fieldtype": "jira", "fieldId": field_id}
+        # ChangeDetails in the Jira Cloud OpenAPI: from/fromString/to/toString are strings,
+        # not nullable, not required: a side without a value is left out, never null.
+        for key, value in (("from", old), ("fromString", old_text), ("to", new),
+                           ("toString", new_text)):
+            if value is not None:
+                out[key] = value
+        return out
 
 
 def select_fields(requested: list[str]) -> tuple[str, ...] | None:

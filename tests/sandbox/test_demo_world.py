@@ -179,14 +179,14 @@ def test_pagerduty_cases(world: World) -> None:
     assert undeclared.policy_id not in declared and undeclared.service_id in tracked
     timeout = world.log_entries[world.planted["pd-timeout-declared"].log_entry_id or ""]
     assert (
-        timeout.agent == ("escalation_policy_reference", "PESC001") and timeout.channel == "timeout"
+        timeout.agent == ("service_reference", "PSUP001") and timeout.channel == "timeout"
     )
     bot = world.log_entries[world.planted["pd-triage-bot"].log_entry_id or ""]
     assert bot.agent == ("user_reference", "PBOT001")
     untracked = world.incidents[world.planted["pd-untracked-service"].item]
     assert untracked.service_id not in tracked
-    reassign = world.log_entries[world.planted["pd-reassign-log-entry"].log_entry_id or ""]
-    assert reassign.type == "reassign_log_entry"
+    reassign = world.log_entries[world.planted["pd-onboarding-reassign"].log_entry_id or ""]
+    assert reassign.type == "assign_log_entry"  # the published schema has no reassign_log_entry
 
 
 # --- the breach week ------------------------------------------------------------------------------

@@ -147,8 +147,8 @@ def test_log_entry_agents_and_channels(demo: Sandbox, pd: pagerduty.RestApiV2Cli
     assert entries[0]["type"] == "resolve_log_entry"  # newest first
     (timeout,) = [e for e in entries if e["id"] == case.log_entry_id]
     assert (
-        timeout["agent"]["type"] == "escalation_policy_reference"
-        and timeout["agent"]["id"] == "PESC099"
+        timeout["agent"]["type"] == "service_reference"  # the published AgentReference types
+        and timeout["agent"]["id"] == "PSUP001"
     )
     assert timeout["channel"] == {"type": "timeout"}
     (assign,) = [e for e in entries if e["type"] == "assign_log_entry"]
