@@ -213,14 +213,15 @@ def _fresh_folder(out_dir: Path) -> None:
     refused whatever they hold: `--out .` in a deployment folder must never touch its
     `accountability.db` (the production default name), registry or `.env`.
     """
-    _refuse_precious(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"{out_dir} is not a folder: choose another folder with --out")
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not (out_dir / MARKER).is_file():
-            raise UsageError(f"{out_dir} is not empty and holds no previous demo output (no "
-                             f"{MARKER} file): choose another folder with --out (an older "
-                             "version's demo output has none: delete it yourself)")
+    filled = out_dir.exists() and any(out_dir.iterdir())
+    if filled and not (out_dir / MARKER).is_file():
+        raise UsageError(f"{out_dir} is not empty and holds no previous demo output (no "
+                         f"{MARKER} file): choose another folder with --out (an older "
+                         "version's demo output has none: delete it yourself)")
+    _refuse_precious(out_dir)  # even with a marker: a marker can be copied anywhere
+    if filled:
         for sub, pattern in _DEMO_FILES:
             if sub and (out_dir / sub).is_symlink():
                 continue  # a link to somewhere else is not the demo's own folder
@@ -237,12 +238,17 @@ def _fresh_folder(out_dir: Path) -> None:
 def _refuse_precious(out_dir: Path) -> None:
     """`--out` must not be the current folder, the home folder, or a parent of either."""
     target = out_dir.expanduser().resolve()
-    for name, folder in (("the current folder", Path.cwd()), ("your home folder", Path.home())):
-        folder = folder.resolve()
-        if target == folder or target in folder.parents:
-            what = name if target == folder else f"a parent of {name}"
-            raise UsageError(f"--out {out_dir} is {what}: the demo writes and later deletes "
-                             "its files there; choose a new folder, such as demo-output")
+    precious = (("the current folder", Path.cwd().resolve()),
+                ("your home folder", Path.home().resolve()))
+    for name, folder in precious:
+        if target == folder:
+            raise UsageError(f"--out {out_dir} is {name}: the demo writes and later deletes its "
+                             "files there; choose a new folder, such as demo-output")
+    for name, folder in precious:
+        if target in folder.parents:
+            raise UsageError(f"--out {out_dir} is a parent of {name}: the demo writes and "
+                             "later deletes its files there; choose a new folder, such as "
+                             "demo-output")
 
 
 # --- sync ---------------------------------------------------------------------------------------
