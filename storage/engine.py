@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_FILE_MODE = 0o600
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -19,7 +22,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     SQLite gets foreign keys (off by default there), WAL (readers do not block the
     writer) and a busy timeout (concurrent writers wait instead of failing at once).
     A PostgreSQL URL without a driver (``postgresql://``) uses psycopg 3, the driver
-    the project installs.
+    the project installs. A new SQLite file is created 0600 (see `private_sqlite_file`).
     """
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
@@ -28,8 +31,38 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
+        database = sqlite_file(parsed)
+        if database is not None:
+            event.listen(engine, "do_connect",
+                         lambda *_: private_sqlite_file(database))  # returns None: connect
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL opens, or None for an in-memory or URI-style database (whose
+    path SQLite itself resolves; those are created by SQLite with its default mode)."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    if url.query.get("uri") or url.query.get("mode") == "memory":
+        return None
+    return Path(database)
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it, if it does not exist yet.
+
+    SQLite would create it 0644 (under the usual umask): readable by every local user, with
+    every person, finding and decision in it. SQLite gives its `-wal`, `-shm` and `-journal`
+    files the mode of the database file, so they are private too. An existing file keeps its
+    mode: an operator may have given a group access on purpose (docs/operations.md).
+    """
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
+    except (FileExistsError, FileNotFoundError):
+        return  # exists already, or no such folder: SQLite says so in its own words
+    os.close(handle)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

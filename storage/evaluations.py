@@ -249,11 +249,16 @@ def get_finding(session: Session, key: str) -> Finding | None:
     return session.get(Finding, key)
 
 
-def ratify(session: Session, finding: Finding, by: str, note: str, now: datetime) -> None:
+def ratify(
+    session: Session, finding: Finding, by: str, note: str, now: datetime,
+    origin: Mapping[str, str | None] | None = None,
+) -> None:
+    """Mark the finding ratified and record by whom: the `--by` person, and in `origin` the
+    process that recorded it (`os_user`, `host`, `flow_run_id`)."""
     finding.status = "ratified"
     finding.updated_at = now
     upsert(session, Ratification, [{"finding_key": finding.key, "by": by, "note": note,
-                                     "at": now}])
+                                     "at": now, **_origin_columns(origin)}])
 
 
 def get_review(session: Session, review_id: str) -> RiskReview | None:
@@ -262,10 +267,21 @@ def get_review(session: Session, review_id: str) -> RiskReview | None:
 
 def record_decision(
     session: Session, workflow: str, week: str, decision: str, by: str, note: str | None,
-    now: datetime,
+    now: datetime, origin: Mapping[str, str | None] | None = None,
 ) -> None:
+    """Append a decision: the `--by` person, and in `origin` the process that recorded it."""
     session.add(Decision(workflow=workflow, week=week, decision=decision, by=by, note=note,
-                         recorded_at=now))
+                         recorded_at=now, **_origin_columns(origin)))
+
+
+_ORIGIN_COLUMNS = ("os_user", "host", "flow_run_id")
+
+
+def _origin_columns(origin: Mapping[str, str | None] | None) -> dict[str, str | None]:
+    """The origin's three columns, each None when not given (storage knows no `Origin` type:
+    it must not import the shell)."""
+    origin = origin or {}
+    return {column: origin.get(column) for column in _ORIGIN_COLUMNS}
 
 
 def decisions(session: Session, workflow: str | None = None) -> list[Decision]:

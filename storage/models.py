@@ -275,7 +275,11 @@ class Finding(Base):
 
 
 class Ratification(Base):
-    """An outcome owner's acceptance of a finding (one per finding)."""
+    """An outcome owner's acceptance of a finding (one per finding).
+
+    `by` is the registry person named with `--by`; `os_user`, `host` and `flow_run_id` are
+    the process that recorded it (`accountability.origin`), None on rows older than 0007.
+    """
 
     __tablename__ = "ratifications"
 
@@ -285,6 +289,9 @@ class Ratification(Base):
     by: Mapped[str] = mapped_column(String)
     note: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    os_user: Mapped[str | None] = mapped_column(String)
+    host: Mapped[str | None] = mapped_column(String)
+    flow_run_id: Mapped[str | None] = mapped_column(String)
 
 
 class RiskReview(Base):
@@ -305,8 +312,15 @@ class RiskReview(Base):
     breaches: Mapped[list[str]] = mapped_column(json_type(), default=list)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String)
+    # The process that recorded the acknowledgement / the closing, beside the `--by` person.
+    acknowledged_os_user: Mapped[str | None] = mapped_column(String)
+    acknowledged_host: Mapped[str | None] = mapped_column(String)
+    acknowledged_flow_run_id: Mapped[str | None] = mapped_column(String)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by: Mapped[str | None] = mapped_column(String)
+    closed_os_user: Mapped[str | None] = mapped_column(String)
+    closed_host: Mapped[str | None] = mapped_column(String)
+    closed_flow_run_id: Mapped[str | None] = mapped_column(String)
     close_note: Mapped[str | None] = mapped_column(Text)
     last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -335,7 +349,8 @@ class Scorecard(Base):
 
 
 class Decision(Base):
-    """A governance decision recorded by a leader (append-only)."""
+    """A governance decision recorded by a leader (append-only). `by` is the `--by` person;
+    `os_user`, `host` and `flow_run_id` the process that recorded it (None before 0007)."""
 
     __tablename__ = "decisions"
     __table_args__ = (
@@ -350,6 +365,9 @@ class Decision(Base):
     by: Mapped[str] = mapped_column(String)
     note: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    os_user: Mapped[str | None] = mapped_column(String)
+    host: Mapped[str | None] = mapped_column(String)
+    flow_run_id: Mapped[str | None] = mapped_column(String)
 
 
 # --- delivery -------------------------------------------------------------------------------

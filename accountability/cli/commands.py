@@ -2,6 +2,8 @@
 
 Exit codes: 0 success, 1 a run failed, 2 bad usage or configuration. Known failures become a
 one-line message on stderr, never a traceback; only commands that exist for real are registered.
+Every value that did not come from this module (Jira and PagerDuty text, server messages, the
+registry, arguments) is printed through `safe_text`: literal, never markup or a terminal escape.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
 from accountability import pipeline
 from accountability.cli import tables
+from accountability.cli.text import safe_text
 from accountability.clock import system_clock
 from accountability.config.errors import UsageError
 from accountability.config.registry_file import load_registry_file
@@ -48,8 +50,9 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(db_app, name="db")
 
 # Piped output (CI logs, files) gets a readable width instead of rich's 80-column default.
-out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+# No `:emoji:` codes: a Jira summary saying ":warning:" prints as written.
+out = Console(width=None if sys.stdout.isatty() else 120, emoji=False)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120, emoji=False)
 
 RegistryOption = Annotated[
     Path | None,
@@ -67,10 +70,10 @@ def registry_validate(
     target = path or load_settings().registry
     loaded = load_registry_file(target)
     for warning in loaded.warnings:
-        err.print(f"[yellow]warning[/]: {warning}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[yellow]warning[/]: {safe_text(warning)}", highlight=False, soft_wrap=True)
     registry = loaded.registry
     out.print(
-        f"[green]✓[/] {target} is valid: {len(registry.workflows)} workflows, "
+        f"[green]✓[/] {safe_text(target)} is valid: {len(registry.workflows)} workflows, "
         f"{len(registry.people)} people, {len(registry.groups)} groups, "
         f"{len(registry.delegations)} delegations, {len(loaded.warnings)} warnings",
         highlight=False,
@@ -87,7 +90,8 @@ def escalation_map(
     loaded = load_registry_file(registry or load_settings().registry)
     target = out_file or Path(f"escalation-map-{workflow}.html")
     maps.write_escalation_map(loaded, workflow, target)
-    out.print(f"Escalation map of '{workflow}' written to {target}", highlight=False)
+    out.print(f"Escalation map of '{safe_text(workflow)}' written to {safe_text(target)}",
+              highlight=False)
 
 
 @db_app.command("upgrade")
@@ -127,8 +131,9 @@ def sync_command(
         report = pipeline.run_sync(settings, loaded.registry, execute, source=source, full=full)
     for summary in report.summaries:
         for note in summary.notes:
-            err.print(f"note: {summary.partition}: {note}", highlight=False)
-    out.print(report.line(), highlight=False, soft_wrap=True)
+            err.print(f"note: {safe_text(summary.partition)}: {safe_text(note)}",
+                      highlight=False)
+    out.print(safe_text(report.line()), highlight=False, soft_wrap=True)
 
 
 @app.command("evaluate")
@@ -141,7 +146,7 @@ def evaluate_command(
     loaded = load_registry_file(registry or settings.registry)
     with databases.open_database(settings.database_url) as factory, err.status("Evaluating…"):
         report = evaluate.evaluate(factory, loaded, full=full, jira_browse_base=settings.jira_url)
-    out.print(report.line(), highlight=False, soft_wrap=True)
+    out.print(safe_text(report.line()), highlight=False, soft_wrap=True)
 
 
 @app.command("alert")
@@ -173,9 +178,9 @@ def alert_command(
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
-        out.print(report.line(), highlight=False, soft_wrap=True)
+        out.print(safe_text(report.line()), highlight=False, soft_wrap=True)
         for error in report.errors:
-            err.print(f"[red]error[/]: {escape(error)}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error[/]: {safe_text(error)}", highlight=False, soft_wrap=True)
     if report.failed or report.dead:
         raise typer.Exit(1)
 
@@ -273,17 +278,17 @@ def digest_command(
     except ChannelConfigError as exc:
         raise UsageError(str(exc)) from None
     except ChannelError as exc:
-        err.print(f"[red]run failed[/]: {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(f"[red]run failed[/]: {safe_text(exc)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     for note in report.notes:
-        err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+        err.print(f"note: {safe_text(note)}", highlight=False, soft_wrap=True)
     if out_file is None and not send:
         sys.stdout.write(report.text)
         return
-    out.print(escape(report.subject), highlight=False, soft_wrap=True)
+    out.print(safe_text(report.subject), highlight=False, soft_wrap=True)
     for line in report.delivery():
         if not line.startswith("note: "):
-            out.print(escape(line), highlight=False, soft_wrap=True)
+            out.print(safe_text(line), highlight=False, soft_wrap=True)
 
 
 ByOption = Annotated[str, typer.Option("--by", help="Who acts (a person id of the registry).")]
@@ -298,7 +303,7 @@ def ack_command(
     """Acknowledge a risk review (its risk owner or the outcome owner); stops reminders."""
     with _governed(registry) as (session, reg):
         row = governance.acknowledge(session, reg, review, by)
-        out.print(f"{row.id} is {row.status}", highlight=False)
+        out.print(f"{safe_text(row.id)} is {row.status}", highlight=False)
 
 
 @app.command("close")
@@ -311,7 +316,7 @@ def close_command(
     """Close a risk review (its risk owner or the outcome owner); sends a resolved message."""
     with _governed(registry) as (session, reg):
         row = governance.close(session, reg, review, by, note)
-        out.print(f"{row.id} is closed", highlight=False)
+        out.print(f"{safe_text(row.id)} is closed", highlight=False)
 
 
 @app.command("ratify")
@@ -324,7 +329,7 @@ def ratify_command(
     """Ratify a finding: resolved as ratified, it no longer counts (outcome owner/approver)."""
     with _governed(registry) as (session, reg):
         governance.ratify(session, reg, key, by, note)
-        out.print(f"{key} is ratified", highlight=False)
+        out.print(f"{safe_text(key)} is ratified", highlight=False)
 
 
 @app.command("decide")
@@ -341,7 +346,8 @@ def decide_command(
     """Record a governance decision (the outcome owner or leadership)."""
     with _governed(registry) as (session, reg):
         decided = governance.decide(session, reg, workflow, decision, by, note, week)
-        out.print(f"recorded: {workflow} {decision} for {decided} by {by}", highlight=False)
+        out.print(f"recorded: {safe_text(workflow)} {decision} for {safe_text(decided)} by "
+                  f"{safe_text(by)}", highlight=False)
 
 
 @contextmanager
@@ -389,12 +395,12 @@ def run_command(
         stages = pipeline.LocalStages(settings, loaded, factory, full=full)
         summary = pipeline.run(stages, settings.database_url, watch=_ConsoleWatch())
     summary.seconds = time.monotonic() - began
-    out.print(summary.line(), highlight=False, soft_wrap=True)
+    out.print(safe_text(summary.line()), highlight=False, soft_wrap=True)
     alerts = summary.alerts
     for error in alerts.errors if alerts else []:
-        err.print(f"[red]error[/]: {escape(error)}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error[/]: {safe_text(error)}", highlight=False, soft_wrap=True)
     if summary.failed:
-        err.print(f"[red]error[/]: {escape(summary.failure_line())}; the rest completed",
+        err.print(f"[red]error[/]: {safe_text(summary.failure_line())}; the rest completed",
                   highlight=False, soft_wrap=True)
     if summary.failed or (alerts and (alerts.failed or alerts.dead)):
         raise typer.Exit(1)
@@ -409,7 +415,7 @@ class _ConsoleWatch:
         return err.status(self.LABELS[name])
 
     def done(self, name: str, line: str) -> None:
-        out.print(line, highlight=False, soft_wrap=True)
+        out.print(safe_text(line), highlight=False, soft_wrap=True)
 
 
 @app.command("demo")
@@ -433,19 +439,20 @@ def main() -> None:
         app()
     except RegistryError as exc:
         for warning in exc.warnings:
-            err.print(f"[yellow]warning[/]: {warning}", highlight=False, soft_wrap=True)
+            err.print(f"[yellow]warning[/]: {safe_text(warning)}", highlight=False,
+                      soft_wrap=True)
         for issue in exc.issues:
-            err.print(f"[red]error[/]: {issue}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error[/]: {safe_text(issue)}", highlight=False, soft_wrap=True)
         err.print(
             f"registry is invalid: {len(exc.issues)} error(s); nothing was written",
             highlight=False,
         )
         sys.exit(2)
     except (UsageError, StorageError, UnknownWorkflowError, AuthError) as exc:
-        err.print(f"[red]error[/]: {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error[/]: {safe_text(exc)}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except ConnectorError as exc:
-        err.print(f"[red]run failed[/]: {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]run failed[/]: {safe_text(exc)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -15,9 +15,9 @@ it does for any channel not yet configured, and the demo says so.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-import shutil
 import socket
 import threading
 import time
@@ -37,15 +37,16 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.orm import Session as DbSession
 
 from accountability import pipeline
+from accountability.cli.text import safe_text
 from accountability.config.errors import UsageError
 from accountability.config.registry_file import EXAMPLE_REGISTRY, load_registry_file
 from accountability.config.settings import Settings
+from accountability.private_files import private_dir, write_private
 from accountability.sources.base import Progress as SyncProgress
 from accountability.usecases.databases import open_database, record_registry, upgrade_database
 from accountability.usecases.digest import DigestReport
@@ -153,7 +154,7 @@ def _run_pipeline(
                                       progress=watch.progress.advance)
         summary = pipeline.run(stages, settings.database_url, watch)
     if summary.failed:
-        console.print(f"[red]demo failed[/]: {escape(summary.failure_line())}",
+        console.print(f"[red]demo failed[/]: {safe_text(summary.failure_line())}",
                       highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     alerts = summary.alerts
@@ -162,7 +163,7 @@ def _run_pipeline(
                       f"channel is configured ({alerts.failed + alerts.dead} alerts):",
                       highlight=False, soft_wrap=True)
         for error in alerts.errors:
-            console.print(f"  · {escape(error)}", highlight=False, soft_wrap=True)
+            console.print(f"  · {safe_text(error)}", highlight=False, soft_wrap=True)
     return summary
 
 
@@ -193,15 +194,61 @@ def _quiet_status(console: Console, label: str, logger: logging.Logger) -> Itera
         yield
 
 
+MARKER = ".accountability-demo"
+"""Written first into every folder the demo fills: only a folder holding it is ever emptied."""
+_MARKER_TEXT = ("This folder is the output of `accountability demo`. The next demo run into it\n"
+                "deletes what a demo writes here (accountability.db, digest-*.html, maps/*.html,\n"
+                "emails/*.eml) and nothing else. Delete this file to keep the folder as it is.\n")
+# What a demo writes into its folder, as (sub-folder, glob): the only files a rerun deletes.
+_DEMO_FILES = (("", "accountability.db"), ("", "accountability.db-*"), ("", "digest-*.html"),
+               ("maps", "*.html"), ("emails", "*.eml"), ("", MARKER))
+
+
 def _fresh_folder(out_dir: Path) -> None:
-    """Empty `out_dir` for this run, but only when it is empty or a previous demo's output
-    (it holds `accountability.db`): `--out ~` must never wipe a home folder."""
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not (out_dir / "accountability.db").exists():
-            raise UsageError(f"{out_dir} is not empty and holds no previous demo output: "
-                             "choose another folder with --out")
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Make `out_dir` ready for this run, deleting only what an earlier demo wrote there.
+
+    An empty or new folder is used as it is. A folder that is not empty must hold the demo's
+    marker file, and then only the demo's own files are deleted (`_DEMO_FILES`; anything the
+    user put beside them stays). The current folder, the home folder and their parents are
+    refused whatever they hold: `--out .` in a deployment folder must never touch its
+    `accountability.db` (the production default name), registry or `.env`.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir} is not a folder: choose another folder with --out")
+    filled = out_dir.exists() and any(out_dir.iterdir())
+    if filled and not (out_dir / MARKER).is_file():
+        raise UsageError(f"{out_dir} is not empty and holds no previous demo output (no "
+                         f"{MARKER} file): choose another folder with --out (an older "
+                         "version's demo output has none: delete it yourself)")
+    _refuse_precious(out_dir)  # even with a marker: a marker can be copied anywhere
+    if filled:
+        for sub, pattern in _DEMO_FILES:
+            if sub and (out_dir / sub).is_symlink():
+                continue  # a link to somewhere else is not the demo's own folder
+            for path in (out_dir / sub).glob(pattern):
+                if path.is_file() and not path.is_symlink():
+                    path.unlink()
+        for sub in ("maps", "emails"):
+            with contextlib.suppress(OSError):  # kept when the user put something in it
+                (out_dir / sub).rmdir()
+    private_dir(out_dir)
+    write_private(out_dir / MARKER, _MARKER_TEXT)
+
+
+def _refuse_precious(out_dir: Path) -> None:
+    """`--out` must not be the current folder, the home folder, or a parent of either."""
+    target = out_dir.expanduser().resolve()
+    precious = (("the current folder", Path.cwd().resolve()),
+                ("your home folder", Path.home().resolve()))
+    for name, folder in precious:
+        if target == folder:
+            raise UsageError(f"--out {out_dir} is {name}: the demo writes and later deletes its "
+                             "files there; choose a new folder, such as demo-output")
+    for name, folder in precious:
+        if target in folder.parents:
+            raise UsageError(f"--out {out_dir} is a parent of {name}: the demo writes and "
+                             "later deletes its files there; choose a new folder, such as "
+                             "demo-output")
 
 
 # --- sync ---------------------------------------------------------------------------------------
@@ -289,7 +336,7 @@ class _MailCapture:
         return self.host, self.port
 
     def __enter__(self) -> _MailCapture:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         self._controller = Controller(self, hostname=self.host, port=self.port)
         self._controller.start()
         return self
@@ -309,8 +356,7 @@ class _MailCapture:
         content = envelope.original_content or b""
         with self._lock:
             name = eml_name(len(self.saved) + 1, list(envelope.rcpt_tos), content)
-            target = self.folder / name
-            target.write_bytes(content)
+            target = write_private(self.folder / name, content)  # 0600: real mail content
             self.saved.append(target)
         return "250 Message accepted for delivery"
 
@@ -439,8 +485,8 @@ def _table(loaded: LoadedRegistry, summary: Mapping[str, _WorkflowSummary]) -> T
     registry = loaded.registry
     weeks = sorted({s.week for s in summary.values() if s.week})
     week = weeks[-1] if weeks else "—"
-    table = Table(title=f"{registry.organization}: week {week} (the last scored), as of "
-                  f"{DEMO_AS_OF:%Y-%m-%d %H:%M} UTC",
+    table = Table(title=f"{safe_text(registry.organization)}: week {week} (the last scored), "
+                  f"as of {DEMO_AS_OF:%Y-%m-%d %H:%M} UTC",
                   title_justify="left", caption_justify="left", box=box.MINIMAL_HEAVY_HEAD,
                   pad_edge=False,
                   caption="alerts count one per recipient and channel; pending ones are kept "
@@ -453,11 +499,12 @@ def _table(loaded: LoadedRegistry, summary: Mapping[str, _WorkflowSummary]) -> T
     for workflow_id, workflow in registry.workflows.items():
         row = summary[workflow_id]
         table.add_row(
-            f"{escape(workflow.name)}\n[dim]{workflow_id}[/]",
-            _findings_cell(row.findings),
-            (", ".join(row.breaches) or "none")
-            + "".join(f"\n[dim]{escape(e)}[/]" for e in row.earlier),
-            (row.recommendation or "—") + ("\n[dim]review open[/]" if row.review_open else ""),
+            f"{safe_text(workflow.name)}\n[dim]{safe_text(workflow_id)}[/]",
+            safe_text(_findings_cell(row.findings)),
+            safe_text(", ".join(row.breaches) or "none")
+            + "".join(f"\n[dim]{safe_text(e)}[/]" for e in row.earlier),
+            safe_text(row.recommendation or "—")
+            + ("\n[dim]review open[/]" if row.review_open else ""),
             "\n".join(f"{row.alerts[state]} {state}" for state in ALERT_STATES),
         )
     return table
@@ -479,13 +526,14 @@ def _print_paths(
     lines += [(f"Map {workflow}", str(path)) for workflow, path in maps.items()]
     lines += [("Emails", f"{emails} ({sent} .eml files)"), ("Database", database_url)]
     for label, value in lines:
-        console.print(f"  {label + ':':<20} {escape(value)}", highlight=False, soft_wrap=True)
+        console.print(f"  {label + ':':<20} {safe_text(value)}", highlight=False, soft_wrap=True)
     console.print("  Look around (findings, scorecard, reviews, alert --status):",
                   highlight=False)
-    console.print(f"    ACCOUNTABILITY_DATABASE_URL={database_url} accountability findings",
+    console.print(f"    ACCOUNTABILITY_DATABASE_URL={safe_text(database_url)} accountability "
+                  "findings",
                   highlight=False, soft_wrap=True)
 
 
 def _done(console: Console, text: str) -> None:
-    console.print(f"[green]✓[/] {escape(text)}", highlight=False, soft_wrap=True)
+    console.print(f"[green]✓[/] {safe_text(text)}", highlight=False, soft_wrap=True)
 

@@ -1,5 +1,9 @@
 """What `accountability alert --status` prints: counts by status and channel, every dead alert
-with its error, and the alerts being retried."""
+with its error, and the alerts being retried.
+
+Errors are servers' words and subjects name Jira items: every cell goes through `safe_text`
+(`accountability.cli.text`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
+from accountability.cli.text import safe_text
 from storage import outbox
 from storage.models import ALERT_CHANNELS, ALERT_STATUSES, AlertOutbox
 
@@ -64,7 +69,7 @@ def status_renderable(status: OutboxStatus) -> Group:
     by = {(s, c): n for s, c, n in status.counts}
     for state in ALERT_STATUSES:
         numbers = [by.get((state, c), 0) for c in channels]
-        table.add_row(state, *map(str, numbers), str(sum(numbers)))
+        table.add_row(safe_text(state), *map(str, numbers), str(sum(numbers)))
     parts: list[Any] = [table]
     if status.dead:
         dead = Table(title=f"Dead alerts ({len(status.dead)}): not sent, need attention",
@@ -73,8 +78,9 @@ def status_renderable(status: OutboxStatus) -> Group:
                        "error"):
             dead.add_column(column, overflow="fold")
         for row in status.dead:
-            dead.add_row(str(row.id), row.kind, row.workflow or "", row.channel, row.recipient,
-                         row.subject_ref, str(row.attempts), row.last_error or "")
+            dead.add_row(*map(safe_text, (
+                row.id, row.kind, row.workflow or "", row.channel, row.recipient,
+                row.subject_ref, row.attempts, row.last_error or "")))
         parts.append(dead)
     else:
         parts.append(Text("No dead alerts."))
@@ -83,7 +89,8 @@ def status_renderable(status: OutboxStatus) -> Group:
         for column in ("id", "channel", "to", "attempts", "next attempt", "error"):
             retry.add_column(column, overflow="fold")
         for row in status.retrying:
-            retry.add_row(str(row.id), row.channel, row.recipient, str(row.attempts),
-                          _iso(row.next_attempt_at) or "", row.last_error or "")
+            retry.add_row(*map(safe_text, (
+                row.id, row.channel, row.recipient, row.attempts,
+                _iso(row.next_attempt_at) or "", row.last_error or "")))
         parts.append(retry)
     return Group(*parts)

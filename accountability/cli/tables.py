@@ -1,4 +1,8 @@
-"""What `findings`, `scorecard` and `reviews` print: SPEC §8 JSON objects, or a table."""
+"""What `findings`, `scorecard` and `reviews` print: SPEC §8 JSON objects, or a table.
+
+Every table cell goes through `safe_text`: findings carry Jira and PagerDuty text (keys,
+reasons naming statuses and people) that must print literally (see `accountability.cli.text`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 from rich.table import Table
 
+from accountability.cli.text import safe_text
 from rules.facts import WeekScore
 from rules.metrics import METRICS, Metric
 from storage.evaluations import week_score
@@ -76,8 +81,9 @@ def findings_table(rows: list[Finding]) -> Table:
     for column in ("key", "type", "workflow", "item", "at (UTC)", "status", "reason"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row.key, row.type, row.workflow or "—", row.item or "—",
-                      row.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"), row.status, row.reason)
+        table.add_row(*map(safe_text, (
+            row.key, row.type, row.workflow or "—", row.item or "—",
+            row.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"), row.status, row.reason)))
     return table
 
 
@@ -96,8 +102,9 @@ def scorecard_table(rows: list[Scorecard]) -> Table:
         table.add_column(column)
     for row in rows:
         score = week_score(row)
-        table.add_row(row.workflow, row.week, *(_cell(m, score) for m in METRICS),
-                      ", ".join(row.breaches) or "—", row.recommendation)
+        table.add_row(*map(safe_text, (
+            row.workflow, row.week, *(_cell(m, score) for m in METRICS),
+            ", ".join(row.breaches) or "—", row.recommendation)))
     return table
 
 
@@ -106,6 +113,7 @@ def reviews_table(rows: list[RiskReview]) -> Table:
     for column in ("id", "workflow", "week", "owner", "status", "due", "breaches"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row.id, row.workflow, row.week, row.owner, row.status, row.due.isoformat(),
-                      ", ".join(row.breaches))
+        table.add_row(*map(safe_text, (
+            row.id, row.workflow, row.week, row.owner, row.status, row.due.isoformat(),
+            ", ".join(row.breaches))))
     return table

@@ -2,14 +2,22 @@
 
 Permission rules live in `rules.governance`; here they meet the database. A refusal is a
 `UsageError` (exit 2) that names who may act.
+
+Each action records who did it twice over: the registry person given as `--by` (whom the
+permission rules check, and whom the record speaks for) and the process that recorded it, its
+OS user, host and Prefect flow run (`accountability.origin`), since `--by` is a claim the CLI
+cannot verify. Both the time (`clock`) and the origin (`origin`) are injected.
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 from sqlalchemy.orm import Session
 
 from accountability.clock import Clock, system_clock
 from accountability.config.errors import UsageError
+from accountability.origin import Origin, OriginSource, process_origin
 from rules import governance
 from rules.facts import ReviewState
 from rules.registry import Registry
@@ -32,8 +40,10 @@ def _review(session: Session, registry: Registry, review_id: str) -> RiskReview:
 
 def acknowledge(
     session: Session, registry: Registry, review_id: str, by: str, *,
-    clock: Clock = system_clock,
+    clock: Clock = system_clock, origin: OriginSource = process_origin,
 ) -> RiskReview:
+    """Acknowledge an open review (stops its reminders); an acknowledged one stays as it was,
+    first acknowledgement and its origin included."""
     review = _review(session, registry, review_id)
     refusal = governance.may_handle_review(registry, by, review.workflow, "acknowledge")
     if refusal:
@@ -44,12 +54,19 @@ def acknowledge(
         review.status = "acknowledged"
         review.acknowledged_at = clock()
         review.acknowledged_by = by
+        _set_acknowledged_origin(review, origin())
     return review
+
+
+def _set_acknowledged_origin(review: RiskReview, where: Origin) -> None:
+    review.acknowledged_os_user = where.os_user
+    review.acknowledged_host = where.host
+    review.acknowledged_flow_run_id = where.flow_run_id
 
 
 def close(
     session: Session, registry: Registry, review_id: str, by: str, note: str, *,
-    clock: Clock = system_clock,
+    clock: Clock = system_clock, origin: OriginSource = process_origin,
 ) -> RiskReview:
     """Close a review and queue the resolved message to the people it opened to."""
     review = _review(session, registry, review_id)
@@ -60,10 +77,13 @@ def close(
         raise UsageError(f"risk review '{review_id}' is already closed")
     if not note.strip():
         raise UsageError("--note must say why the risk review is closed")
-    now = clock()
+    now, where = clock(), origin()
     if review.acknowledged_at is None:
         review.acknowledged_at, review.acknowledged_by = now, by
+        _set_acknowledged_origin(review, where)
     review.status, review.closed_at, review.closed_by, review.close_note = "closed", now, by, note
+    review.closed_os_user, review.closed_host = where.os_user, where.host
+    review.closed_flow_run_id = where.flow_run_id
     state = ReviewState(id=review.id, workflow=review.workflow, week=review.week,
                         owner=review.owner, status="closed", opened_at=review.opened_at,
                         due=review.due, breaches=tuple(review.breaches))
@@ -74,7 +94,7 @@ def close(
 
 def ratify(
     session: Session, registry: Registry, key: str, by: str, note: str, *,
-    clock: Clock = system_clock,
+    clock: Clock = system_clock, origin: OriginSource = process_origin,
 ) -> None:
     finding = store.get_finding(session, key)
     if finding is None:
@@ -96,12 +116,13 @@ def ratify(
                                         str(decision) if decision else None)
         if refusal:
             raise UsageError(refusal)
-    store.ratify(session, finding, by, note, clock())
+    store.ratify(session, finding, by, note, clock(), asdict(origin()))
 
 
 def decide(
     session: Session, registry: Registry, workflow: str, decision: str, by: str,
     note: str | None, week: str | None, *, clock: Clock = system_clock,
+    origin: OriginSource = process_origin,
 ) -> str:
     """Record a governance decision for a week (default: the week just ended)."""
     if workflow not in registry.workflows:
@@ -120,5 +141,5 @@ def decide(
             parse_week(week)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    store.record_decision(session, workflow, week, decision, by, note, now)
+    store.record_decision(session, workflow, week, decision, by, note, now, asdict(origin()))
     return week

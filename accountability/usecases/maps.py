@@ -7,6 +7,7 @@ from pathlib import Path
 
 from accountability.clock import Clock, system_clock
 from accountability.messages.pages import render_escalation_map
+from accountability.private_files import write_private
 from rules.escalation_map import build_escalation_map
 from rules.registry import LoadedRegistry
 
@@ -21,8 +22,5 @@ def write_escalation_map(
 ) -> Path:
     view = build_escalation_map(loaded.registry, workflow, today or today_in(loaded))
     html = render_escalation_map(view, loaded.content_hash)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(target)  # never leave a half-written page behind
-    return target
+    # Atomic (never a half-written page) and 0600: the map names people and their contacts.
+    return write_private(target, html)

@@ -98,3 +98,22 @@ def test_invalid_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", [["--help"], ["registry", "--help"], ["db", "--help"]])
 def test_help_works(tmp_path: Path, command: list[str]) -> None:
     assert run(*command, cwd=tmp_path).returncode == 0
+
+
+def test_map_is_written_0600_in_a_new_folder_0700(tmp_path: Path) -> None:
+    """The map names people and their contacts: private whatever the umask (issue 15 item 13);
+    a map written over an older, readable one becomes private too."""
+    target = tmp_path / "maps" / "support.html"
+    script = Path(sys.executable).with_name("accountability")
+    args = [str(script), "map", "support", "--out", str(target), "--registry", str(EXAMPLE)]
+    result = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            umask=0o022)
+    assert result.returncode == 0, result.stderr
+    assert (target.stat().st_mode & 0o777, target.parent.stat().st_mode & 0o777) == (0o600,
+                                                                                    0o700)
+    target.chmod(0o644)
+    result = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            umask=0o022)
+    assert result.returncode == 0, result.stderr
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in target.parent.iterdir()) == ["support.html"]  # no temp left

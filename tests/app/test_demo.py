@@ -57,7 +57,8 @@ class Demo:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """The console script in a clean environment, as `make demo` runs it. A Slack webhook and a
     PagerDuty routing key are set as a user's shell might have them: the demo must not use them
-    (it is offline and never posts Acme's fictional alerts anywhere real)."""
+    (it is offline and never posts Acme's fictional alerts anywhere real). The umask is the
+    usual 022, so the files' modes are the demo's doing."""
     folder = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("ACCOUNTABILITY_", "JIRA_", "PAGERDUTY_", "SMTP_"))}
@@ -65,7 +66,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
             "PD_ROUTING_KEY_SUPPORT": "R0UT1NGKEY0000000000000000000000"}
     began = time.monotonic()
     result = subprocess.run([str(SCRIPT), "demo", "--out", str(folder / "demo")], cwd=folder,
-                            env=env, capture_output=True, text=True, timeout=120)
+                            env=env, capture_output=True, text=True, timeout=120,
+                            umask=0o022)  # the usual umask: files it makes are group-readable
     seconds = time.monotonic() - began
     assert result.returncode == 0, result.stderr
     return Demo(folder / "demo", result.stdout, result.stderr, seconds)
@@ -211,3 +213,108 @@ def test_a_folder_that_is_not_a_demo_output_is_never_wiped(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "not empty" in result.stderr and "Traceback" not in result.stderr
     assert precious.read_text(encoding="utf-8") == "keep me"
+
+
+# --- issue 15 item 9: `--out` deletes only what a demo made ------------------------------------
+
+
+def _deployment_folder(folder: Path) -> dict[Path, str]:
+    """What a production working folder holds: the default database name, registry, `.env`."""
+    files = {folder / "accountability.db": "production data",
+             folder / "registry.yaml": "organization: Acme",
+             folder / ".env": "JIRA_API_TOKEN=secret"}
+    for path, content in files.items():
+        path.write_text(content, encoding="utf-8")
+    return files
+
+
+def _unchanged(files: dict[Path, str]) -> bool:
+    return all(path.read_text(encoding="utf-8") == content for path, content in files.items())
+
+
+def test_out_dot_in_a_deployment_folder_is_refused_and_deletes_nothing(tmp_path: Path) -> None:
+    files = _deployment_folder(tmp_path)
+    result = subprocess.run([str(SCRIPT), "demo", "--out", "."], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "not empty" in result.stderr and "Traceback" not in result.stderr
+    assert _unchanged(files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".env", "accountability.db",
+                                                          "registry.yaml"]
+    # A marker copied into it (or a demo once run there by an older version) changes nothing.
+    (tmp_path / ".accountability-demo").write_text("copied", encoding="utf-8")
+    result = subprocess.run([str(SCRIPT), "demo", "--out", "."], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "is the current folder" in result.stderr and "Traceback" not in result.stderr
+    assert _unchanged(files)
+
+
+def test_out_home_or_a_parent_of_the_current_folder_is_refused(tmp_path: Path) -> None:
+    """Refused even when they hold the demo's marker: a marker can be copied anywhere."""
+    home, work = tmp_path / "home", tmp_path / "home" / "work"
+    work.mkdir(parents=True)
+    files = _deployment_folder(home) | _deployment_folder(work)
+    for folder in (home, tmp_path):
+        (folder / ".accountability-demo").write_text("copied", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACCOUNTABILITY_")}
+    env["HOME"] = str(home)
+    for out, said in (("~", "is your home folder"), (str(home), "is your home folder"),
+                      ("..", "is your home folder"),
+                      (str(tmp_path), "is a parent of the current folder")):
+        result = subprocess.run([str(SCRIPT), "demo", "--out", out], cwd=work, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, (out, result.stdout + result.stderr)
+        assert said in result.stderr and "Traceback" not in result.stderr, out
+        assert _unchanged(files), out
+
+
+def test_a_folder_with_the_default_database_name_but_no_marker_is_never_wiped(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "deploy"
+    target.mkdir()
+    files = _deployment_folder(target)
+    result = subprocess.run([str(SCRIPT), "demo", "--out", str(target)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "not empty" in result.stderr and ".accountability-demo" in result.stderr
+    assert _unchanged(files)
+
+
+def test_a_rerun_deletes_the_demos_files_and_keeps_the_users(tmp_path: Path) -> None:
+    from accountability.cli.demo import MARKER, _fresh_folder
+
+    out = tmp_path / "demo-output"
+    (out / "maps").mkdir(parents=True)
+    (out / "emails").mkdir()
+    made = [out / MARKER, out / "accountability.db", out / "accountability.db-wal",
+            out / "digest-2026-W47.html", out / "maps" / "support.html",
+            out / "emails" / "001-maria-x.eml"]
+    mine = [out / "notes.txt", out / "maps" / "my-sketch.png", out / "emails" / "keep.txt"]
+    for path in made + mine:
+        path.write_text("x", encoding="utf-8")
+    _fresh_folder(out)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        MARKER, "emails/keep.txt", "maps/my-sketch.png", "notes.txt"]
+    assert (out / MARKER).read_text(encoding="utf-8") != "x"  # the marker is the demo's own
+    (out / "emails" / "keep.txt").unlink()
+    _fresh_folder(out)
+    assert not (out / "emails").exists()  # an emptied sub-folder of the demo goes too
+
+
+# --- issue 15 item 13: files that hold data are private ----------------------------------------
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_the_demo_output_is_private_and_marked(demo: Demo) -> None:
+    assert (demo.out / ".accountability-demo").is_file()
+    folders = [demo.out, demo.out / "maps", demo.out / "emails"]
+    assert {str(f): _mode(f) for f in folders} == {str(f): 0o700 for f in folders}
+    files = [p for p in demo.out.rglob("*") if p.is_file()]
+    assert {"accountability.db", "digest-2026-W47.html", "support.html"} <= {p.name for p in files}
+    assert sum(p.suffix == ".eml" for p in files) >= 3
+    assert {str(p): _mode(p) for p in files} == {str(p): 0o600 for p in files}

@@ -72,3 +72,17 @@ def test_the_flow_names_used_above_are_the_flows_own() -> None:
     assert [run_flow.name, digest_flow.name, registry_check.name, sync_flow.name] == [
         "accountability-run", "digest", "registry-check", "sync"]
     assert SYNC_PARTITION_DEPLOYMENT == "sync/sync-partition"
+
+
+def test_the_columns_the_trust_model_names_are_the_tables_own() -> None:
+    """§5 tells an auditor where each action's person, time and origin are stored."""
+    from storage.models import Base
+
+    rows = re.findall(r"^\| `(ack|close|ratify|decide)` \| `(\w+)`[^:]*: (.+) \|$",
+                      _section("## 5."), flags=re.MULTILINE)
+    assert {action for action, _, _ in rows} == {"ack", "close", "ratify", "decide"}
+    for action, table, cells in rows:
+        named = set(re.findall(r"`(\w+)`", cells))
+        assert named <= set(Base.metadata.tables[table].c.keys()), action
+        for origin in ("os_user", "host", "flow_run_id"):
+            assert any(name.endswith(origin) for name in named), (action, origin)

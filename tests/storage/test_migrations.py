@@ -215,3 +215,46 @@ def test_0007_adds_the_breaker_table_and_keeps_the_outbox(blank_url: str) -> Non
             assert connection.scalar(text("SELECT count(*) FROM alert_outbox")) == 1
     finally:
         engine.dispose()
+
+
+def test_0008_adds_the_origin_of_governance_actions_and_keeps_earlier_ones(
+    blank_url: str,
+) -> None:
+    """Decisions, ratifications and review acknowledgements recorded before 0008 stay, with
+    no origin ("not recorded", never a guess); new ones can carry it; a downgrade keeps them."""
+    upgrade(blank_url, revision="0007")
+    engine = make_engine(blank_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO decisions (workflow, week, decision, by, note, recorded_at) "
+                "VALUES ('support', '2026-W46', 'pause', 'dana', NULL, '2026-11-23 08:00:00')"))
+            connection.execute(text(
+                "INSERT INTO risk_reviews (id, workflow, week, owner, status, opened_at, due, "
+                "breaches, acknowledged_at, acknowledged_by) VALUES ('support-2026-W46', "
+                "'support', '2026-W46', 'lee', 'acknowledged', '2026-11-23 08:00:00', "
+                "'2026-11-30', '[]', '2026-11-23 09:00:00', 'lee')"))
+    finally:
+        engine.dispose()
+    upgrade(blank_url)
+    engine = make_engine(blank_url)
+    try:
+        assert _diff(engine) == []
+        with engine.begin() as connection:
+            assert connection.execute(text(
+                "SELECT by, os_user, host, flow_run_id FROM decisions")).all() == [
+                    ("dana", None, None, None)]
+            assert connection.execute(text(
+                "SELECT acknowledged_by, acknowledged_os_user, acknowledged_host, "
+                "closed_os_user FROM risk_reviews")).all() == [("lee", None, None, None)]
+            connection.execute(text(
+                "UPDATE decisions SET os_user = 'omar', host = 'laptop-7', flow_run_id = 'r1'"))
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0007")
+        columns = {c["name"] for c in inspect(engine).get_columns("decisions")}
+        assert "os_user" not in columns and "by" in columns
+        with engine.begin() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM decisions")) == 1
+            assert connection.scalar(text("SELECT count(*) FROM risk_reviews")) == 1
+    finally:
+        engine.dispose()

@@ -16,6 +16,7 @@ from accountability.clock import Clock, system_clock
 from accountability.config.errors import UsageError
 from accountability.config.settings import Settings
 from accountability.messages.digest import RenderedDigest, render, render_markdown, render_text
+from accountability.private_files import write_private
 from accountability.usecases.digest import mail
 from accountability.usecases.digest.gather import gather
 from connectors.email import SmtpSender
@@ -139,9 +140,6 @@ def _already_sent(session: Session, week: str, force: bool, when_sent: str) -> s
 
 
 def write_file(target: Path, html: str) -> Path:
-    """Write atomically: never a half-written page."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(target)
-    return target
+    """Write atomically (never a half-written page) and 0600: the digest names people, their
+    findings and leadership's decisions, so other local users must not read it."""
+    return write_private(target, html)
