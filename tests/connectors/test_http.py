@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from connectors.errors import ConnectorError, FatalAPIError, RetriableAPIError
 from connectors.http import build_ssl_context, redact_url, retry_after_seconds
-from connectors.jira import JiraClient
+from connectors.jira import CLOUD, JiraClient
 from connectors.pagerduty import PagerDutyClient
 from connectors.retry import RetryPolicy, call_with_retry
 from connectors.stats import RequestStats
@@ -132,7 +132,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 def test_jira_trusts_the_extra_ca_bundle(tls_server: tuple[str, Path]) -> None:
     url, ca_file = tls_server
-    with JiraClient(url, pat=SecretStr("pat"), ca_bundle=ca_file) as client:
+    with JiraClient(url, pat=SecretStr("pat"), ca_bundle=ca_file, deployment=CLOUD) as client:
         assert str(client.account_timezone()) == "Europe/Berlin"
 
 
