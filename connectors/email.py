@@ -8,10 +8,11 @@ parsed as more addresses), and Python's `email.policy.default` refuses a line br
 anyway. The `Message-ID` is ours (`make_msgid`), so it is known before the send and is what the
 outbox records as the provider id.
 
-`SmtpSender` keeps one connection per dispatch, opened lazily (STARTTLS and login when
-configured) and closed at the end; SMTP failures become `ChannelError`s classified for the
-dispatcher. SMTP has no idempotency key: a crash between the server's `250` and the outbox
-update sends that email again on the next dispatch (docs/alerts.md).
+`SmtpSender` keeps one connection per dispatch, opened lazily (STARTTLS or, with
+`SMTP_SECURITY=tls`, implicit TLS on port 465; login when configured) and closed at the end;
+SMTP failures become `ChannelError`s classified for the dispatcher. SMTP has no idempotency
+key: a crash between the server's `250` and the outbox update sends that email again on the
+next dispatch (docs/alerts.md).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import SecretStr
 
@@ -46,6 +47,10 @@ HEADER_LIMIT = 900
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
+SmtpSecurity = Literal["starttls", "tls", "none"]
+"""`SMTP_SECURITY`: how the SMTP connection is protected."""
+
+
 @dataclass(frozen=True)
 class SmtpConfig:
     """Where and how to send (SPEC §9 `SMTP_*`); `password` stays a `SecretStr`."""
@@ -58,6 +63,16 @@ class SmtpConfig:
     from_addr: str = "accountability@localhost"
     timeout: float = 30.0
     ca_bundle: Path | None = None
+    security: SmtpSecurity | None = None
+    """`starttls` (upgrade a plain connection, port 587/25), `tls` (implicit TLS from the
+    first byte, port 465: `smtplib.SMTP_SSL`) or `none`; None falls back to `starttls`."""
+
+    @property
+    def mode(self) -> SmtpSecurity:
+        """The effective security: `security`, else what the `starttls` alias says."""
+        if self.security is not None:
+            return self.security
+        return "starttls" if self.starttls else "none"
 
 
 @dataclass(frozen=True)
@@ -200,22 +215,31 @@ class SmtpSender:
 
     def _connect(self) -> smtplib.SMTP:
         config = self.config
-        if config.username and not config.starttls and config.host not in _LOOPBACK_HOSTS:
+        mode = config.mode
+        if config.username and mode == "none" and config.host not in _LOOPBACK_HOSTS:
             raise ChannelConfigError(
-                f"email: SMTP_USERNAME is set but SMTP_STARTTLS is false: refusing to send the "
-                f"password in clear text to {config.host} (set SMTP_STARTTLS=true)"
+                f"email: SMTP_USERNAME is set but SMTP_SECURITY is none (SMTP_STARTTLS false): "
+                f"refusing to send the password in clear text to {config.host} (set "
+                "SMTP_SECURITY=starttls, or tls for port 465)"
             )
         try:
-            context = build_ssl_context(config.ca_bundle) if config.starttls else None
+            context = build_ssl_context(config.ca_bundle) if mode != "none" else None
         except ConnectorError as exc:
             raise ChannelConfigError(f"email: {exc}") from None
         smtp: smtplib.SMTP | None = None
         try:
-            smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
-            smtp.ehlo()
-            if context is not None:
-                smtp.starttls(context=context)
+            if mode == "tls":
+                # Implicit TLS (port 465): the server expects a TLS handshake first, a plain
+                # EHLO would hang or be dropped; STARTTLS is not spoken there.
+                smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
+                                        context=context)
                 smtp.ehlo()
+            else:
+                smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+                smtp.ehlo()
+                if context is not None:
+                    smtp.starttls(context=context)
+                    smtp.ehlo()
             if config.username:
                 password = config.password.get_secret_value() if config.password else ""
                 smtp.login(config.username, password)

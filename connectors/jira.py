@@ -15,6 +15,16 @@ Two Jira facts shape this module:
 
 The three paged endpoints are declared below as data and walked by the one loop in
 `connectors.pagination`.
+
+Jira Data Center / Server speaks another dialect, detected once per client from
+`GET /rest/api/2/serverInfo` (`deploymentType` is `"Cloud"` on Cloud, `"Server"` on Server and
+Data Center): REST v2 only (`/rest/api/3` answers 404 there), `/rest/api/2/search` paged by
+`startAt`/`maxResults` against `total`, no bulk or per-issue changelog endpoint (the per-issue
+`/changelog` is Cloud only: 404 on Jira 8.x/9.x), so each issue's complete history comes from
+`GET /rest/api/2/issue/{id}?expand=changelog`, which embeds all of it. Users carry `name`/`key`
+instead of `accountId`; the changelog's assignee items hold the user *key*, so Data Center users
+are handed on with `accountId` set to their key and the rest of the system stays dialect-free.
+Sources per behaviour: docs/sync.md, "Jira Data Center".
 """
 
 from __future__ import annotations
@@ -67,7 +77,15 @@ CHANGELOG_PAGE_SIZE = 100
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
+SERVER_INFO = "/rest/api/2/serverInfo"
+"""The one path both dialects serve (v2 exists on Cloud too): it tells them apart."""
 MYSELF = "/rest/api/3/myself"
+ISSUE = "/rest/api/3/issue/{id}"
+DC_MYSELF = "/rest/api/2/myself"
+DC_ISSUE = "/rest/api/2/issue/{id}"
+DC_SEARCH_PATH = "/rest/api/2/search"
+DC_SEARCH_MAX = 1000
+"""Data Center silently caps `maxResults` of a search at 1000 (and echoes the cap)."""
 SEARCH = Endpoint("POST", "/rest/api/3/search/jql", "issues", TokenPaginator)
 BULK_CHANGELOG = Endpoint(
     "POST",
@@ -82,6 +100,33 @@ ISSUE_CHANGELOG = Endpoint(
     "values",
     partial(StartAtPaginator, page_size=CHANGELOG_PAGE_SIZE),
 )
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What `GET /rest/api/2/serverInfo` said about the site.
+
+    Attributes:
+        cloud: `deploymentType` is `"Cloud"`; anything else (`"Server"`, which Data Center
+            reports too) speaks REST v2 with Data Center shapes.
+        version: `version` as reported (`"9.12.7"`; Cloud reports `1001.0.0-SNAPSHOT`).
+    """
+
+    cloud: bool
+    version: str = ""
+
+    @property
+    def label(self) -> str:
+        return "Jira Cloud" if self.cloud else f"Jira Data Center {self.version}".rstrip()
+
+
+CLOUD = Deployment(cloud=True)
+DATA_CENTER = Deployment(cloud=False)
+
+
+class IssueChangelogError(FatalAPIError):
+    """An issue's changelog answered 404 while the issue itself is still there: not a
+    deletion. The batch fails and its cursor does not move, instead of losing the history."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +201,8 @@ class JiraClient:
         throttle: called before every request, retries included; it may block. The scheduled
             flows pass a Prefect global rate limit here so that all workers together stay under
             Jira's rate limit (docs/operations.md).
+        deployment: `CLOUD` or `DATA_CENTER` to skip detection; None asks
+            `/rest/api/2/serverInfo` once, before the first call that depends on it.
 
     Attributes:
         stats: requests and retries per endpoint.
@@ -177,6 +224,7 @@ class JiraClient:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
         throttle: Callable[[], None] | None = None,
+        deployment: Deployment | None = None,
     ) -> None:
         limits = limits or RequestLimits()
         if max_concurrency < 1:
@@ -194,6 +242,7 @@ class JiraClient:
         self._max_concurrency = max_concurrency
         self._timezone: ZoneInfo | None = None
         self._bulk_supported: bool | None = None
+        self._deployment = deployment
         self._caller = Caller("Jira", self._send, self._url, max_pages=limits.max_pages)
         self.stats = RequestStats()
 
@@ -211,17 +260,31 @@ class JiraClient:
     def close(self) -> None:
         self._http.close()
 
+    def deployment(self) -> Deployment:
+        """Cloud or Data Center, from `GET /rest/api/2/serverInfo` (asked once per client).
+
+        A body without a string `deploymentType` is not Jira: `MalformedResponseError`.
+        """
+        if self._deployment is None:
+            body = self._call("GET", SERVER_INFO, label=f"GET {SERVER_INFO}")
+            kind = require_key(body, "deploymentType", str, url=self._url(SERVER_INFO), api="Jira")
+            version = body.get("version") if isinstance(body.get("version"), str) else ""
+            self._deployment = Deployment(cloud=kind.lower() == "cloud", version=version)
+            log.info("Jira at %s is %s", self._url(""), self._deployment.label)
+        return self._deployment
+
     def account_timezone(self) -> ZoneInfo:
         """The searching account's time zone: JQL dates without a zone are read in it."""
         if self._timezone is None:
-            body = self._call("GET", MYSELF, label=f"GET {MYSELF}")
-            name = require_key(body, "timeZone", str, url=self._url(MYSELF), api="Jira")
+            myself = MYSELF if self.deployment().cloud else DC_MYSELF
+            body = self._call("GET", myself, label=f"GET {myself}")
+            name = require_key(body, "timeZone", str, url=self._url(myself), api="Jira")
             try:
                 self._timezone = ZoneInfo(name)
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise MalformedResponseError(
                     f"Jira reported the account time zone {name!r}, which is not an IANA zone",
-                    url=self._url(MYSELF),
+                    url=self._url(myself),
                 ) from exc
         return self._timezone
 
@@ -240,8 +303,26 @@ class JiraClient:
             raise ValueError("fields is empty: /search/jql would return issue ids only")
         if not 1 <= page_size <= 5000:
             raise ValueError("page_size must be between 1 and 5000")
+        if not self.deployment().cloud:
+            yield from self._dc_search(jql, fields, min(page_size, DC_SEARCH_MAX))
+            return
         query = {"jql": jql, "fields": list(fields), "maxResults": page_size}
         yield from paginate(self._caller, SEARCH, query)
+
+    def _dc_search(
+        self, jql: str, fields: Sequence[str], page_size: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Data Center's `POST /rest/api/2/search`, `startAt` paging until `total`.
+
+        Offset paging has no snapshot: an issue updated mid-sweep moves behind the cursor
+        (`ORDER BY updated`) and its neighbour may shift into a page already read. The sync's
+        10-minute overlap re-reads from the last committed `updated`, so the next run sees it.
+        """
+        endpoint = Endpoint(
+            "POST", DC_SEARCH_PATH, "issues", partial(StartAtPaginator, page_size=page_size)
+        )
+        for page in paginate(self._caller, endpoint, {"jql": jql, "fields": list(fields)}):
+            yield [_dc_issue(issue) for issue in page]
 
     def changelogs(
         self, issue_ids: Sequence[str], field_ids: Sequence[str] = ("assignee", "status")
@@ -259,6 +340,8 @@ class JiraClient:
             raise ValueError(f"field_ids must name 1 to {BULK_MAX_FIELDS} fields")
         if not ids:
             return Changelogs({})
+        if not self.deployment().cloud:
+            return self._per_issue(ids, fields, self._dc_issue_changelog)
         batches = [ids[i : i + BULK_MAX_ISSUES] for i in range(0, len(ids), BULK_MAX_ISSUES)]
         histories: dict[str, list[dict[str, Any]]] = {}
         if self._bulk_supported is None:
@@ -270,7 +353,7 @@ class JiraClient:
             for merged in self._in_parallel(lambda b: self._bulk_batch(b, fields), batches):
                 histories.update(merged)
             return Changelogs(histories)
-        return self._per_issue(ids, fields)
+        return self._per_issue(ids, fields, self._issue_changelog)
 
     def _probe_bulk(
         self, batch: list[str], fields: tuple[str, ...]
@@ -309,13 +392,16 @@ class JiraClient:
                         bucket.append(kept)
         return merged
 
-    def _per_issue(self, ids: list[str], fields: tuple[str, ...]) -> Changelogs:
-        """Every issue's own paged changelog, `max_concurrency` issues at a time."""
+    def _per_issue(
+        self,
+        ids: list[str],
+        fields: tuple[str, ...],
+        fetch: Callable[[str, tuple[str, ...]], list[dict[str, Any]] | None],
+    ) -> Changelogs:
+        """Every issue's own changelog via `fetch`, `max_concurrency` issues at a time."""
         histories: dict[str, list[dict[str, Any]]] = {}
         missing: list[str] = []
-        for issue_id, found in self._in_parallel(
-            lambda i: (i, self._issue_changelog(i, fields)), ids
-        ):
+        for issue_id, found in self._in_parallel(lambda i: (i, fetch(i, fields)), ids):
             if found is None:
                 missing.append(issue_id)
             else:
@@ -336,9 +422,63 @@ class JiraClient:
         except FatalAPIError as exc:
             if exc.status != 404:
                 raise
-            log.warning("Jira issue %s has no changelog (HTTP 404): skipped", issue_id)
+            if self._issue_exists(issue_id):
+                raise IssueChangelogError(
+                    f"Jira answered 404 for the changelog of issue {issue_id}, which still "
+                    f"exists: stopping rather than losing its history ({exc})",
+                    status=404, url=exc.url,
+                ) from exc
+            log.warning("Jira issue %s is gone (HTTP 404 for it and its changelog): skipped",
+                        issue_id)
             return None
         return histories
+
+    def _issue_exists(self, issue_id: str) -> bool:
+        """Whether `GET issue` finds `issue_id`: only its 404 proves a deletion."""
+        path = ISSUE.format(id=issue_id)
+        try:
+            self._call("GET", path, label=f"GET {ISSUE}", params={"fields": "updated"})
+        except FatalAPIError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def _dc_issue_changelog(
+        self, issue_id: str, fields: tuple[str, ...]
+    ) -> list[dict[str, Any]] | None:
+        """One issue's complete history on Data Center, or None when the issue is gone (404).
+
+        `expand=changelog` on `GET /rest/api/2/issue/{id}` embeds every history (startAt 0,
+        maxResults = total) and takes no paging parameters; should a server ever send fewer
+        than its `total`, that is an error, not a shorter history.
+        """
+        path = DC_ISSUE.format(id=issue_id)
+        url = self._url(path)
+        try:
+            body = self._call("GET", path, label=f"GET {DC_ISSUE}",
+                              params={"expand": "changelog", "fields": "updated"})
+        except FatalAPIError as exc:
+            if exc.status != 404:
+                raise
+            log.warning("Jira issue %s is gone (HTTP 404): skipped", issue_id)
+            return None
+        changelog = require_key(body, "changelog", dict, url=url, api="Jira")
+        histories = require_key(changelog, "histories", list, url=url, api="Jira")
+        total = changelog.get("total")
+        if isinstance(total, int) and total > len(histories):
+            raise MalformedResponseError(
+                f"Jira sent {len(histories)} of the {total} histories of issue {issue_id}: "
+                "Data Center has no paged changelog to read the rest from",
+                url=url,
+            )
+        kept = []
+        for history in histories:
+            if isinstance(history, dict):
+                trimmed = _only_fields(_dc_history(history), fields)
+                if trimmed is not None:
+                    kept.append(trimmed)
+        return kept
 
     def _in_parallel(self, work: Callable[[A], R], items: Sequence[A]) -> Iterator[R]:
         """`work` over `items` on at most `max_concurrency` threads, results in input order."""
@@ -483,6 +623,42 @@ def _only_fields(history: dict[str, Any], fields: tuple[str, ...]) -> dict[str, 
     if not kept:
         return None
     return {**history, "items": kept}
+
+
+def _dc_user(user: Any) -> Any:
+    """A Data Center user object (`name`, `key`, no `accountId`) with `accountId` = its key.
+
+    The key is what the changelog's assignee items carry in `from`/`to`; for users created
+    before Jira 8 it equals the username, later ones look like `JIRAUSER10100`.
+    """
+    if isinstance(user, dict) and not user.get("accountId") and isinstance(user.get("key"), str):
+        return {**user, "accountId": user["key"]}
+    return user
+
+
+def _dc_issue(issue: Any) -> Any:
+    """A Data Center issue with its user fields normalised (`_dc_user`)."""
+    if not isinstance(issue, dict) or not isinstance(issue.get("fields"), dict):
+        return issue
+    fields = dict(issue["fields"])
+    for name in ("assignee", "reporter", "creator"):
+        if name in fields:
+            fields[name] = _dc_user(fields[name])
+    return {**issue, "fields": fields}
+
+
+def _dc_history(history: dict[str, Any]) -> dict[str, Any]:
+    """A Data Center history: author normalised, items given the `fieldId` Cloud sends (Data
+    Center items name the field in `field` only)."""
+    items = history.get("items")
+    if isinstance(items, list):
+        items = [
+            {**item, "fieldId": item.get("field")}
+            if isinstance(item, dict) and not item.get("fieldId") and item.get("field")
+            else item
+            for item in items
+        ]
+    return {**history, "author": _dc_user(history.get("author")), "items": items}
 
 
 def build_jql(

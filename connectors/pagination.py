@@ -9,7 +9,8 @@ and PagerDuty alike. The connector lends the loop its `send` (auth, retries, sta
 * `StartAtPaginator`: `startAt`/`maxResults` against `total`/`isLast` (per-issue changelog);
 * `OffsetPaginator`: `offset`/`limit` while `more` (PagerDuty's classic pagination).
 
-The stopping rules are written once here: an empty page ends the loop, asking for a page
+The stopping rules are written once here: an empty page ends an offset walk (a token walk
+goes on while it has a token), asking for a page
 position (token or offset) a second time raises `PaginationLoopError`, as singer-sdk's
 paginators do, instead of going round in circles, and a query that goes on for more than the
 caller's `max_pages` (a server handing out ever new tokens) raises `TooManyPagesError`.
@@ -71,8 +72,11 @@ class Paginator(ABC):
 class TokenPaginator(Paginator):
     """Follows `nextPageToken` (Jira's enhanced search and bulk changelog).
 
-    Stops on `isLast`, on an empty page, or when no token comes back; only the token says
-    whether more follow (Jira sends fewer than `maxResults` when many fields are asked).
+    Stops when `isLast` is true or no token comes back, and only then: the token alone says
+    whether more follow. Jira sends fewer than `maxResults` when many fields are asked, and
+    may send an empty page in the middle (the bulk changelog filters histories per page), so
+    an empty page with a token goes on. A token sent twice raises `PaginationLoopError`; a
+    walk that never ends is stopped by `paginate`'s page ceiling (`TooManyPagesError`).
     """
 
     position_name = "nextPageToken"
@@ -83,7 +87,7 @@ class TokenPaginator(Paginator):
 
     def update(self, page: Mapping[str, Any], records: Sequence[Any]) -> None:
         token = page.get("nextPageToken")
-        if page.get("isLast") is True or not records or not isinstance(token, str) or not token:
+        if page.get("isLast") is True or not isinstance(token, str) or not token:
             self.done = True
         else:
             self.token = token

@@ -76,8 +76,10 @@ def jira_events(issue_key: str, histories: Iterable[Mapping[str, Any]]) -> Itera
                 at=parse_timestamp(history.get("created")),
                 actor_ref=f"jira:{account}" if account else "jira:unknown",
                 actor_kind="user" if account else "unknown",
-                from_refs=_jira_refs(item.get("from")),
-                to_refs=_jira_refs(item.get("to")),
+                # Cloud also sends the account ids as `tmpFromAccountId`/`tmpToAccountId`
+                # (captured API and webhook payloads); they fill in an empty `from`/`to`.
+                from_refs=_jira_refs(item.get("from") or item.get("tmpFromAccountId")),
+                to_refs=_jira_refs(item.get("to") or item.get("tmpToAccountId")),
                 event_type=JIRA_OWNER_FIELD,
             )
 

@@ -46,7 +46,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--faults", default="", help="e.g. 429=0.1,500=0.05,drop=0.02,latency_ms=20"
     )
     parser.add_argument(
-        "--data-center", action="store_true", help="no bulk changelog endpoint (404)"
+        "--data-center", action="store_true",
+        help="be Jira Data Center: REST v2 with Data Center shapes, /rest/api/3 answers 404",
     )
     parser.add_argument(
         "--tls-dir", type=Path, default=None, help="where to write the CA (default: temp dir)"

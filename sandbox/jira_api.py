@@ -1,4 +1,5 @@
-"""Jira Cloud REST API v3, as far as the project's connectors and alerts use it.
+"""Jira Cloud REST API v3, as far as the project's connectors and alerts use it; in Data Center
+mode REST v2 with Data Center shapes instead (sandbox/jira_dc.py), v3 answering 404.
 
 Paths, parameters and shapes follow the Jira Cloud platform REST API reference (see the table in
 docs/sandbox.md). Timestamps are rendered in the API account's time zone, as Jira renders them for
@@ -22,6 +23,7 @@ from starlette.routing import Route
 
 from . import catalog
 from .data import STATUS_CATEGORIES, History, Issue, Item, World
+from .jira_dc import DataCenterApi, jersey_404, server_info
 from .jql import BAD_TOKEN, JqlError, compile_jql, execute
 from .responses import JIRA_JSON, json_response, query_list, timed
 from .timefmt import JiraClock
@@ -315,6 +317,7 @@ class JiraApi:
         self.data_center = data_center
         self.changelog_limit = changelog_limit
         self.created_issues: list[dict[str, Any]] = []
+        self.dc = DataCenterApi(world)
         self._renderers: dict[str, Renderer] = {}
         self._basic = (
             "Basic "
@@ -325,16 +328,35 @@ class JiraApi:
         def guarded(handler: Any) -> Any:
             return timed(self._authenticated(handler))
 
+        def cloud(handler: Any) -> Any:
+            return guarded(self._cloud_only(handler))
+
         return [
-            Route("/rest/api/3/myself", guarded(self.myself), methods=["GET"]),
-            Route("/rest/api/3/search/jql", guarded(self.search), methods=["GET", "POST"]),
-            Route("/rest/api/3/search", guarded(self.removed), methods=["GET", "POST"]),
-            Route("/rest/api/2/search", guarded(self.removed), methods=["GET", "POST"]),
-            Route("/rest/api/3/issue", guarded(self.create_issue), methods=["POST"]),
-            Route("/rest/api/3/issue/{key}", guarded(self.get_issue), methods=["GET"]),
-            Route("/rest/api/3/issue/{key}/changelog", guarded(self.changelog), methods=["GET"]),
-            Route("/rest/api/3/changelog/bulkfetch", guarded(self.bulkfetch), methods=["POST"]),
+            Route("/rest/api/2/serverInfo", timed(self.server_info), methods=["GET"]),
+            Route("/rest/api/2/myself", guarded(self.dc_myself), methods=["GET"]),
+            Route("/rest/api/2/issue/{key}", guarded(self.dc_get_issue), methods=["GET"]),
+            Route("/rest/api/3/myself", cloud(self.myself), methods=["GET"]),
+            Route("/rest/api/3/search/jql", cloud(self.search), methods=["GET", "POST"]),
+            Route("/rest/api/3/search", cloud(self.removed), methods=["GET", "POST"]),
+            Route("/rest/api/2/search", guarded(self.search_v2), methods=["GET", "POST"]),
+            Route("/rest/api/3/issue", cloud(self.create_issue), methods=["POST"]),
+            Route("/rest/api/3/issue/{key}", cloud(self.get_issue), methods=["GET"]),
+            Route("/rest/api/3/issue/{key}/changelog", cloud(self.changelog), methods=["GET"]),
+            Route("/rest/api/2/issue/{key}/changelog", guarded(self.changelog_v2),
+                  methods=["GET"]),
+            Route("/rest/api/3/changelog/bulkfetch", cloud(self.bulkfetch), methods=["POST"]),
         ]
+
+    def _cloud_only(self, handler: Any) -> Any:
+        """In Data Center mode a `/rest/api/3` path is Jersey's 404, as on Data Center."""
+
+        async def check(request: Request) -> Response:
+            if self.data_center:
+                return jersey_404(request)
+            response: Response = await handler(request)
+            return response
+
+        return check
 
     # --- plumbing ---------------------------------------------------------------------------------
 
@@ -403,6 +425,34 @@ class JiraApi:
 
     async def removed(self, request: Request) -> Response:
         return errors(REMOVED, status=410)
+
+    # --- REST v2: Data Center mode (sandbox/jira_dc.py); on Cloud, what Cloud answers -------------
+
+    async def server_info(self, request: Request) -> Response:
+        """Anonymous on both deployments; it is how a client tells them apart."""
+        base = self.renderer(request).base
+        return json_response(server_info(base, data_center=self.data_center))
+
+    async def dc_myself(self, request: Request) -> Response:
+        if not self.data_center:
+            return await self.myself(request)
+        return json_response(self.dc.myself(self.renderer(request).base))
+
+    async def search_v2(self, request: Request) -> Response:
+        if not self.data_center:
+            return await self.removed(request)
+        return await self.dc.search(request, self.renderer(request), select_fields)
+
+    async def dc_get_issue(self, request: Request) -> Response:
+        if not self.data_center:
+            return await self.get_issue(request)
+        return await self.dc.get_issue(request, self.renderer(request), select_fields)
+
+    async def changelog_v2(self, request: Request) -> Response:
+        """Cloud serves the paged per-issue changelog on v2 too; Data Center has none."""
+        if self.data_center:
+            return jersey_404(request)
+        return await self.changelog(request)
 
     async def search(self, request: Request) -> Response:
         if request.method == "POST":

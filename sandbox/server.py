@@ -43,7 +43,10 @@ class SandboxConfig:
         seed: seeds the generator (and nothing else; faults have their own seed).
         mode: "demo" (Acme, from examples/registry.yaml) or "scale" (`issues`/`incidents`).
         faults: faults to inject from the first request; `Sandbox.set_faults` changes them later.
-        data_center: answer `POST /rest/api/3/changelog/bulkfetch` with 404, as Jira Data Center.
+        data_center: be Jira Data Center 9.12: `serverInfo` says `"Server"`, REST v2 with Data
+            Center shapes (users by `name`/`key`, whole histories embedded by
+            `expand=changelog`, `startAt` search), and every `/rest/api/3` path is a 404
+            (sandbox/jira_dc.py).
         changelog_limit: histories embedded by `expand=changelog` on search (`total` stays true).
     """
 

@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from accountability.config.errors import ConfigError
+from connectors.email import SmtpSecurity
 from connectors.http import (
     DEFAULT_MAX_PAGES,
     DEFAULT_MAX_RESPONSE_MB,
@@ -54,6 +55,8 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(None, validation_alias=_env("SMTP_USERNAME"))
     smtp_password: SecretStr | None = Field(None, validation_alias=_env("SMTP_PASSWORD"))
     smtp_starttls: bool = Field(False, validation_alias=_env("SMTP_STARTTLS"))
+    smtp_security: SmtpSecurity | None = Field(None, validation_alias=_env("SMTP_SECURITY"))
+    """`starttls`, `tls` (implicit, port 465) or `none`; unset: `SMTP_STARTTLS` decides."""
     smtp_from: str = Field("accountability@localhost", validation_alias=_env("SMTP_FROM"))
     smtp_timeout: float = Field(30.0, gt=0, validation_alias=_env("SMTP_TIMEOUT"))
     pagerduty_events_url: str = Field(

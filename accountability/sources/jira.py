@@ -1,7 +1,8 @@
 """Jira as a source: one partition per workflow and project, issues with full changelogs.
 
-Issues updated in [cursor - overlap, now] are streamed from the enhanced search, their complete
-changelogs fetched in bulk a batch at a time, and issues, changelog items, ownership events and
+Issues updated in [cursor - overlap, now] are streamed from the search (Cloud's enhanced
+search, or Data Center's `/rest/api/2/search`), their complete changelogs fetched a batch at a
+time (Cloud in bulk, Data Center per issue), and issues, changelog items, ownership events and
 the cursor committed together per batch. An issue deleted between the search and the changelog
 fetch is skipped, not fatal.
 """
@@ -33,7 +34,7 @@ from accountability.sources.base import (
     reason_of,
     record_ref,
 )
-from connectors.errors import MalformedResponseError
+from connectors.errors import AuthError, FatalAPIError, MalformedResponseError
 from connectors.jira import JiraClient, build_jql
 from rules.registry import Registry
 from rules.sources import JIRA
@@ -200,7 +201,21 @@ def open_jira(
 
 
 def preflight_jira(client: JiraClient) -> None:
-    """One cheap call first: wrong credentials or a URL that is not Jira fail before any write."""
+    """Two cheap calls first: which Jira this is (`/rest/api/2/serverInfo`, served by Cloud
+    and Data Center alike), then the account in that dialect's `/myself`. Wrong credentials
+    or a URL that is not Jira fail before any write, with a message about *that* rather than
+    a 404 from a path the site does not serve."""
+    try:
+        client.deployment()
+    except MalformedResponseError as exc:
+        raise ConfigError(f"JIRA_URL does not answer like Jira: {exc}") from None
+    except FatalAPIError as exc:
+        if isinstance(exc, AuthError):
+            raise
+        raise ConfigError(
+            f"JIRA_URL does not answer like Jira: GET /rest/api/2/serverInfo, which Jira Cloud "
+            f"and Data Center both serve, answered HTTP {exc.status} ({exc})"
+        ) from None
     try:
         client.account_timezone()
     except MalformedResponseError as exc:

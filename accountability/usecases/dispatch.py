@@ -199,8 +199,9 @@ class Channels:
         return cls(
             smtp=SmtpConfig(host=settings.smtp_host, port=settings.smtp_port,
                             username=settings.smtp_username, password=settings.smtp_password,
-                            starttls=settings.smtp_starttls, from_addr=address or
-                            settings.smtp_from, timeout=settings.smtp_timeout,
+                            starttls=settings.smtp_starttls, security=settings.smtp_security,
+                            from_addr=address or settings.smtp_from,
+                            timeout=settings.smtp_timeout,
                             ca_bundle=settings.ca_bundle),
             sender=Mailbox(name or "Accountability", address or settings.smtp_from),
             pagerduty_events_url=settings.pagerduty_events_url,

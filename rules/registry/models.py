@@ -80,7 +80,23 @@ def _iana_zone(name: str) -> str:
     return name
 
 
+def _jira_identity(value: str) -> str:
+    """A Jira user as changelogs name it: a Cloud `accountId`, or on Data Center the user key
+    (the username for accounts created before Jira 8, `JIRAUSER10100` style since), see
+    docs/sync.md. Neither holds whitespace or control characters, and the `jira:` prefix is
+    the registry's own: a value carrying it, or a display name, would never match."""
+    if value.lower().startswith("jira:"):
+        raise ValueError(f"'{value}': write the account id or username without 'jira:'")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError(
+            f"'{value}' is not a Jira account id or username (no spaces): a display name? "
+            "Cloud: the accountId; Data Center: the username or user key"
+        )
+    return value
+
+
 Text = Annotated[str, Field(min_length=1)]
+JiraIdentity = Annotated[str, Field(min_length=1), AfterValidator(_jira_identity)]
 MetricName = Annotated[str, AfterValidator(_known_metric)]
 EnvSecret = Annotated[str, AfterValidator(_env_reference)]
 Email = Annotated[str, AfterValidator(_email)]
@@ -108,7 +124,7 @@ class Person(_Identified):
     id: Text
     name: Text
     email: Email | None = None
-    jira: Text | None = None
+    jira: JiraIdentity | None = None
     pagerduty: Text | None = None
 
 
@@ -116,7 +132,7 @@ class Automation(_Identified):
     """A non-human actor (Jira Automation, a bot) and the decisions it may take."""
 
     id: Text
-    jira: Text | None = None
+    jira: JiraIdentity | None = None
     pagerduty: Text | None = None
     may: list[str]
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import ssl
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
+from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
 
+from accountability.config.errors import ConfigError
+from accountability.config.settings import load_settings
 from connectors.channel_errors import ChannelConfigError, ChannelError
 from connectors.email import Mailbox, SmtpConfig, SmtpSender, compose
 from tests.alerts.conftest import Mailroom, SmtpServer, free_port
@@ -148,3 +153,36 @@ def test_an_untrusted_certificate_points_at_the_ca_bundle(
     with SmtpSender(server.config(starttls=True)) as smtp, pytest.raises(ChannelError) as caught:
         smtp.send(message())
     assert "ACCOUNTABILITY_CA_BUNDLE" in str(caught.value)
+
+
+def test_implicit_tls_on_port_465_style_servers(tmp_path: Path) -> None:
+    """`SMTP_SECURITY=tls`: TLS from the first byte (`smtplib.SMTP_SSL`); a plain `SMTP` +
+    STARTTLS client would wait for a greeting that never comes in clear text."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    mailroom = Mailroom()
+    port = free_port()
+    controller = Controller(mailroom, hostname="127.0.0.1", port=port,
+                            ssl_context=server_context)
+    controller.start()
+    try:
+        config = SmtpConfig(host="127.0.0.1", port=port, timeout=5.0, security="tls",
+                            username=None, ca_bundle=ca_file, from_addr="alerts@acme.example")
+        assert config.mode == "tls"
+        with SmtpSender(config) as smtp:
+            smtp.send(message())
+    finally:
+        controller.stop()
+    assert len(mailroom.received) == 1
+
+
+def test_smtp_security_setting_and_its_starttls_alias() -> None:
+    assert load_settings(SMTP_SECURITY="tls").smtp_security == "tls"
+    alias = load_settings(SMTP_STARTTLS="true")
+    assert SmtpConfig(starttls=alias.smtp_starttls, security=alias.smtp_security).mode == "starttls"
+    assert SmtpConfig().mode == "none"
+    with pytest.raises(ConfigError):
+        load_settings(SMTP_SECURITY="ssl-please")

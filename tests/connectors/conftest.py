@@ -16,9 +16,16 @@ def sleeps() -> list[float]:
     return []
 
 
+CLOUD_SERVER_INFO = {"baseUrl": JIRA_URL, "version": "1001.0.0-SNAPSHOT",
+                     "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud"}
+
+
 @pytest.fixture
 def jira_api() -> Iterator[respx.MockRouter]:
+    """A Jira Cloud site: `serverInfo` says Cloud (the client asks it once, before its first
+    dialect-dependent call); tests route the rest."""
     with respx.mock(base_url=JIRA_URL, assert_all_called=False) as router:
+        router.get("/rest/api/2/serverInfo", name="serverInfo").respond(json=CLOUD_SERVER_INFO)
         yield router
 
 

@@ -132,6 +132,18 @@ class FakeJiraChangelogs:
         self.per_issue = self.router.get(
             path__regex=r"/rest/api/3/issue/(?P<issue_id>\d+)/changelog"
         ).mock(side_effect=self.handle_issue)
+        # Registered after the changelog route, whose path it would also match.
+        self.get_issue = self.router.get(
+            path__regex=r"/rest/api/3/issue/(?P<issue_id>\d+)$"
+        ).mock(side_effect=self.handle_get_issue)
+
+    def handle_get_issue(self, request: httpx.Request, issue_id: str) -> httpx.Response:
+        """`GET issue`: 404 for a deleted issue, which is what proves the deletion."""
+        if issue_id in self.deleted:
+            return httpx.Response(
+                404, json={"errorMessages": ["Issue does not exist or you do not have permission"]}
+            )
+        return httpx.Response(200, json={"id": issue_id, "key": f"SUP-{issue_id}", "fields": {}})
 
     def histories(self, issue_id: str) -> list[dict[str, Any]]:
         base = make_histories(issue_id)

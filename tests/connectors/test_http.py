@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from connectors.errors import ConnectorError, FatalAPIError, RetriableAPIError
 from connectors.http import build_ssl_context, redact_url, retry_after_seconds
-from connectors.jira import JiraClient
+from connectors.jira import CLOUD, JiraClient
 from connectors.pagerduty import PagerDutyClient
 from connectors.retry import RetryPolicy, call_with_retry
 from connectors.stats import RequestStats
@@ -43,11 +43,15 @@ def test_redact_url_removes_userinfo_and_secret_query_values() -> None:
         ({"Retry-After": "Mon, 02 Mar 2026 12:00:30 GMT"}, 30.0),
         ({"ratelimit-reset": "12"}, 12.0),
         ({"X-RateLimit-Reset": "2026-03-02T12:02Z"}, 120.0),
+        # Minute precision: a reset already past (the request came in the same minute) is no
+        # advice, not "retry now" (issue 14 item 4).
+        ({"X-RateLimit-Reset": "2026-03-02T11:59Z"}, None),
         ({"X-RateLimit-Reset": str(int(NOW.timestamp()) + 5)}, 5.0),
         ({"Retry-After": "soon"}, None),
         ({}, None),
     ],
-    ids=["seconds", "http-date", "pagerduty-reset", "jira-reset-iso", "epoch", "junk", "none"],
+    ids=["seconds", "http-date", "pagerduty-reset", "jira-reset-iso", "jira-reset-past", "epoch",
+         "junk", "none"],
 )
 def test_retry_after_seconds(headers: dict[str, str], expected: float | None) -> None:
     response = httpx.Response(429, headers=headers)
@@ -132,7 +136,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 def test_jira_trusts_the_extra_ca_bundle(tls_server: tuple[str, Path]) -> None:
     url, ca_file = tls_server
-    with JiraClient(url, pat=SecretStr("pat"), ca_bundle=ca_file) as client:
+    with JiraClient(url, pat=SecretStr("pat"), ca_bundle=ca_file, deployment=CLOUD) as client:
         assert str(client.account_timezone()) == "Europe/Berlin"
 
 

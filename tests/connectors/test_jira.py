@@ -23,8 +23,10 @@ from connectors.errors import (
     MalformedResponseError,
     PaginationLoopError,
     RetriableAPIError,
+    TooManyPagesError,
 )
-from connectors.jira import JiraClient, build_jql
+from connectors.http import RequestLimits
+from connectors.jira import CLOUD, JiraClient, build_jql
 from tests.connectors.fakes import (
     JIRA_EMAIL,
     JIRA_PAT,
@@ -42,7 +44,8 @@ SEARCH = "/rest/api/3/search/jql"
 @pytest.fixture
 def jira(sleeps: list[float]) -> Iterator[JiraClient]:
     with JiraClient(
-        JIRA_URL, email=JIRA_EMAIL, api_token=SecretStr(JIRA_TOKEN), sleep=sleeps.append
+        JIRA_URL, email=JIRA_EMAIL, api_token=SecretStr(JIRA_TOKEN), sleep=sleeps.append,
+        deployment=CLOUD,
     ) as client:
         yield client
 
@@ -93,15 +96,62 @@ def test_search_trusts_tokens_not_page_sizes(jira: JiraClient, jira_api: respx.M
     assert fake.route.call_count == 7
 
 
-def test_an_empty_page_ends_the_loop(jira: JiraClient, jira_api: respx.MockRouter) -> None:
+def test_an_empty_middle_page_with_a_token_goes_on(
+    jira: JiraClient, jira_api: respx.MockRouter
+) -> None:
+    """Issue 14 item 3: only a missing token or `isLast` ends token paging; an empty page
+    in the middle (the bulk changelog filters per page) is not the end of the data."""
     route = jira_api.post(SEARCH).mock(
         side_effect=[
             httpx.Response(200, json={"issues": [{"id": "1"}], "nextPageToken": "a"}),
             httpx.Response(200, json={"issues": [], "nextPageToken": "b", "isLast": False}),
+            httpx.Response(200, json={"issues": [{"id": "2"}], "isLast": True}),
         ]
     )
+    assert [i["id"] for i in all_issues(jira)] == ["1", "2"]
+    assert route.call_count == 3
+
+
+def test_is_last_ends_the_loop_even_with_a_token(
+    jira: JiraClient, jira_api: respx.MockRouter
+) -> None:
+    route = jira_api.post(SEARCH).mock(
+        return_value=httpx.Response(
+            200, json={"issues": [{"id": "1"}], "nextPageToken": "z", "isLast": True}
+        )
+    )
     assert [i["id"] for i in all_issues(jira)] == ["1"]
-    assert route.call_count == 2
+    assert route.call_count == 1
+
+
+def test_empty_pages_with_ever_new_tokens_stop_at_the_page_ceiling(
+    jira_api: respx.MockRouter,
+) -> None:
+    """Empty pages no longer end the walk, so the ceiling is what stops a server that hands
+    out fresh tokens for ever."""
+    counter = iter(range(10**6))
+    jira_api.post(SEARCH).mock(
+        side_effect=lambda request: httpx.Response(
+            200, json={"issues": [], "nextPageToken": f"t{next(counter)}", "isLast": False}
+        )
+    )
+    client = JiraClient(JIRA_URL, pat=SecretStr(JIRA_PAT), deployment=CLOUD,
+                        limits=RequestLimits(max_pages=5))
+    with client, pytest.raises(TooManyPagesError, match="ACCOUNTABILITY_MAX_PAGES=5"):
+        all_issues(client)
+
+
+def test_a_repeated_token_after_an_empty_page_raises(
+    jira: JiraClient, jira_api: respx.MockRouter
+) -> None:
+    jira_api.post(SEARCH).mock(
+        side_effect=[
+            httpx.Response(200, json={"issues": [{"id": "1"}], "nextPageToken": "a"}),
+            httpx.Response(200, json={"issues": [], "nextPageToken": "a"}),
+        ]
+    )
+    with pytest.raises(PaginationLoopError, match="nextPageToken"):
+        all_issues(jira)
 
 
 def test_no_token_ends_the_loop_even_without_is_last(

@@ -26,7 +26,7 @@ from connectors.errors import (
     TooManyPagesError,
 )
 from connectors.http import RequestLimits, retry_after_seconds
-from connectors.jira import JiraClient
+from connectors.jira import CLOUD, JiraClient
 from connectors.pagerduty import PagerDutyClient
 from tests.connectors.fakes import JIRA_PAT, JIRA_URL, PD_TOKEN, FakeJiraSearch
 
@@ -246,7 +246,7 @@ def test_a_trickling_answer_hits_the_request_deadline(jira_api: respx.MockRouter
     sleep = StrictSleep()
     limits = RequestLimits(deadline=2.5, clock=SteppingClock(1.0))
     client = JiraClient(JIRA_URL, pat=SecretStr(JIRA_PAT), limits=limits, max_attempts=2,
-                        sleep=sleep)
+                        sleep=sleep, deployment=CLOUD)
     with client, pytest.raises(RequestDeadlineError) as caught:
         list(client.search("project = SUP", ["status"]))
     assert "ACCOUNTABILITY_REQUEST_DEADLINE" in str(caught.value)

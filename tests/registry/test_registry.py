@@ -356,3 +356,19 @@ def test_hostile_yaml_without_libyaml(
     assert time.perf_counter() - started < 1.0
     assert len(caught.value.issues) == 1
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["jsmith", "JIRAUSER10100", "j.smith@corp", "acc-cy",
+                                   "712020:2c9b5e1a-4f3d-4b8e-9a61-0d2f7c3e8b10"])
+def test_jira_identity_may_be_an_account_id_or_a_data_center_username(value: str) -> None:
+    text = BASE.read_text().replace('jira: "acc-cy"', f'jira: "{value}"')
+    assert parse_registry(text).registry.person_by_jira(value) is not None
+
+
+@pytest.mark.parametrize("value", ["Cy Young", "jira:acc-cy", "acc-cy\t"])
+def test_jira_identity_that_could_never_match_is_refused(value: str) -> None:
+    """A display name or a prefixed ref would silently never match a changelog."""
+    text = BASE.read_text().replace('jira: "acc-cy"', f'jira: "{value}"')
+    with pytest.raises(RegistryError) as caught:
+        parse_registry(text)
+    assert [i.path for i in caught.value.issues] == ["people.cy.jira"]

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from sandbox import Sandbox, SandboxConfig, serve_sandbox
+from sandbox.jira_dc import dc_usernames
 
 from .conftest import jira_client
 
@@ -174,13 +175,39 @@ def data_center(demo: Sandbox) -> Iterator[Sandbox]:
         yield sandbox
 
 
-def test_data_center_has_no_bulkfetch(data_center: Sandbox) -> None:
+def test_data_center_has_no_bulkfetch_and_no_v3(data_center: Sandbox) -> None:
+    """Data Center mode refuses every `/rest/api/3` path (bulkfetch, per-issue changelog)
+    and the Cloud-only v2 `/changelog`, with Jersey's 404, as Jira 9.12 does."""
+    key = data_center.world.planted["long-history"].item
     with jira_client(data_center) as client:
-        response = client.post(
-            "/rest/api/3/changelog/bulkfetch", json={"issueIdsOrKeys": ["SUP-2"]}
-        )
-        assert response.status_code == 404
-        key = data_center.world.planted["long-history"].item
-        assert len(page_changelog(client, key, page_size=100)) == len(
-            data_center.world.issues_by_key[key].histories
-        )
+        for method, path in (("POST", "/rest/api/3/changelog/bulkfetch"),
+                             ("GET", f"/rest/api/3/issue/{key}/changelog"),
+                             ("GET", f"/rest/api/2/issue/{key}/changelog"),
+                             ("GET", "/rest/api/3/myself")):
+            response = client.request(method, path, json={"issueIdsOrKeys": [key]}
+                                      if method == "POST" else None)
+            assert response.status_code == 404, path
+            assert response.json()["message"].startswith("null for uri: "), path
+
+
+def test_data_center_embeds_the_whole_history_oldest_first(data_center: Sandbox) -> None:
+    """The long-history issue (more histories than Cloud embeds, the first ones long before any
+    sync window) comes whole from `GET /rest/api/2/issue/{key}?expand=changelog`, in Data
+    Center shapes: users by name/key, no `fieldId`, assignee items holding the user key."""
+    key = data_center.world.planted["long-history"].item
+    issue = data_center.world.issues_by_key[key]
+    with jira_client(data_center) as client:
+        info = client.get("/rest/api/2/serverInfo").json()
+        body = client.get(f"/rest/api/2/issue/{key}", params={"expand": "changelog"}).json()
+    assert info["deploymentType"] == "Server"
+    changelog = body["changelog"]
+    assert len(issue.histories) > data_center.config.changelog_limit  # Cloud would truncate
+    assert changelog["total"] == changelog["maxResults"] == len(changelog["histories"]) == len(
+        issue.histories)
+    assert [h["id"] for h in changelog["histories"]] == [str(h.id) for h in issue.histories]
+    first = changelog["histories"][0]
+    assert "accountId" not in first["author"] and first["author"]["name"] == first["author"]["key"]
+    items = [i for h in changelog["histories"] for i in h["items"]]
+    assert all("fieldId" not in i for i in items)
+    names = set(dc_usernames(data_center.world).values())
+    assert {i["to"] for i in items if i["field"] == "assignee" and i["to"]} <= names

@@ -91,3 +91,17 @@ def test_pagerduty_replay_starts_from_given_assignees() -> None:
                      ("user_reference", "PU1"), ["PU7"])]
     (event,) = pagerduty_events("PINC1", entries, assignees_before=["PU1"])
     assert event.from_refs == ("pagerduty:PU1",) and event.to_refs == ("pagerduty:PU7",)
+
+
+def test_jira_assignee_items_fall_back_to_tmp_account_ids() -> None:
+    """Cloud changelog items also carry `tmpFromAccountId`/`tmpToAccountId` (seen in captured
+    REST and webhook payloads next to `from`/`to`); when `from`/`to` are empty they name the
+    users, instead of an event that looks like "unassigned"."""
+    from rules.ownership import jira_events
+
+    history = {"id": "9", "author": {"accountId": "acc-lead"},
+               "created": "2026-10-05T10:00:00.000+0200",
+               "items": [{"field": "assignee", "fieldId": "assignee", "from": "", "to": None,
+                          "tmpFromAccountId": "acc-old", "tmpToAccountId": "acc-new"}]}
+    (event,) = jira_events("SUP-1", [history])
+    assert (event.from_refs, event.to_refs) == (("jira:acc-old",), ("jira:acc-new",))

@@ -55,7 +55,8 @@ def leadership(registry: Registry) -> Recipients:
 def smtp_config(settings: Settings) -> SmtpConfig:
     return SmtpConfig(host=settings.smtp_host, port=settings.smtp_port,
                       username=settings.smtp_username, password=settings.smtp_password,
-                      starttls=settings.smtp_starttls, from_addr=sender(settings).address,
+                      starttls=settings.smtp_starttls, security=settings.smtp_security,
+                      from_addr=sender(settings).address,
                       timeout=settings.smtp_timeout, ca_bundle=settings.ca_bundle)
 
 
