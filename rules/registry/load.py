@@ -10,7 +10,7 @@ from .issues import Problem, RegistryError, RegistryIssue, format_path, sort_iss
 from .models import Registry
 from .parse import Document, YamlProblem, parse_yaml
 from .schema import check_types
-from .validate import Names, check, related
+from .validate import Names, check, check_ids, related
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ def parse_registry(text: str, source: str = "registry.yaml") -> LoadedRegistry:
         raise RegistryError(_locate([stop], doc, source))
 
     problems = list(doc.problems)  # duplicate keys
+    problems += check_ids(doc.data)
     typed = check_types(doc)
     problems += typed.problems
     if typed.registry is not None:
