@@ -18,6 +18,7 @@ from accountability.config.settings import Settings
 from accountability.messages.digest import RenderedDigest, render, render_markdown, render_text
 from accountability.usecases.digest import mail
 from accountability.usecases.digest.gather import gather
+from accountability.usecases.paths import inside
 from connectors.email import SmtpSender
 from rules.digest import Digest, build_digest
 from rules.registry import LoadedRegistry, Registry
@@ -139,7 +140,9 @@ def _already_sent(session: Session, week: str, force: bool, when_sent: str) -> s
 
 
 def write_file(target: Path, html: str) -> Path:
-    """Write atomically: never a half-written page."""
+    """Write atomically: never a half-written page; `target` must be a plain file in its
+    folder (`paths.inside`)."""
+    target = inside(target.parent, target.name)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")
