@@ -86,6 +86,9 @@ DC_ISSUE = "/rest/api/2/issue/{id}"
 DC_SEARCH_PATH = "/rest/api/2/search"
 DC_SEARCH_MAX = 1000
 """Data Center silently caps `maxResults` of a search at 1000 (and echoes the cap)."""
+JQL_PARSE = "/rest/api/3/jql/parse"
+"""`POST ?validation=strict` with `{"queries": [...]}` → `{"queries": [{"query", "errors",
+"structure"}]}`: Jira's own verdict on a JQL, without running it."""
 SEARCH = Endpoint("POST", "/rest/api/3/search/jql", "issues", TokenPaginator)
 BULK_CHANGELOG = Endpoint(
     "POST",
@@ -146,6 +149,14 @@ class Changelogs:
 
     histories: dict[str, list[dict[str, Any]]]
     missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedJql:
+    """Jira's verdict on one query (`JiraClient.parse_jql`): no errors means it is valid."""
+
+    query: str
+    errors: tuple[str, ...] = ()
 
 
 def _jira_error_text(body: Any) -> str | None:
@@ -323,6 +334,29 @@ class JiraClient:
         )
         for page in paginate(self._caller, endpoint, {"jql": jql, "fields": list(fields)}):
             yield [_dc_issue(issue) for issue in page]
+    def parse_jql(self, queries: Sequence[str]) -> list[ParsedJql]:
+        """Jira's strict verdict on each of `queries` (syntax, fields, values), in order.
+
+        One call for all of them (`POST /rest/api/3/jql/parse?validation=strict`); nothing is
+        searched. The registry check uses it: a clause that passes the static check can still
+        name a field or value this site does not have."""
+        asked = list(queries)
+        if not asked:
+            return []
+        body = self._call("POST", JQL_PARSE, label=f"POST {JQL_PARSE}",
+                          params={"validation": "strict"}, body={"queries": asked})
+        url = self._url(JQL_PARSE)
+        answers = require_key(body, "queries", list, url=url, api="Jira")
+        if len(answers) != len(asked) or not all(isinstance(a, dict) for a in answers):
+            raise MalformedResponseError(
+                f"Jira answered {len(answers)} parsed queries for {len(asked)} asked", url=url)
+        parsed: list[ParsedJql] = []
+        for query, answer in zip(asked, answers, strict=True):
+            errors = answer.get("errors") or []
+            if not isinstance(errors, list):
+                raise MalformedResponseError("Jira's parsed query has no list of errors", url=url)
+            parsed.append(ParsedJql(query, tuple(str(e) for e in errors)))
+        return parsed
 
     def changelogs(
         self, issue_ids: Sequence[str], field_ids: Sequence[str] = ("assignee", "status")

@@ -12,13 +12,14 @@ Block Kit limits this module enforces (https://api.slack.com/reference/block-kit
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import httpx
 from pydantic import SecretStr
 
-from connectors.channel_errors import FATAL_HTTP_STATUSES, ChannelError
+from connectors.channel_errors import FATAL_HTTP_STATUSES, ChannelConfigError, ChannelError
 from connectors.errors import ConnectorError, RetriableAPIError
 from connectors.http import ApiProfile, build_ssl_context, build_timeout, check_response
 from connectors.outbound import register_secret
@@ -29,6 +30,8 @@ SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 CONTEXT_LIMIT = 2000
 FALLBACK_LIMIT = 4000
+SLACK_HOSTS: Final[tuple[str, ...]] = ("hooks.slack.com",)
+"""Where incoming webhooks live; others only when `ACCOUNTABILITY_SLACK_HOSTS` lists them."""
 
 
 FORMATTING = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
@@ -110,6 +113,9 @@ class SlackWebhook:
     Args:
         ca_bundle: extra trusted CAs (`ACCOUNTABILITY_CA_BUNDLE`).
         transport: an httpx transport instead of the network (tests).
+        allowed_hosts: the hosts a webhook URL may point at (`ACCOUNTABILITY_SLACK_HOSTS`,
+            default `hooks.slack.com`). The URL comes from an environment variable: a wrong
+            one must not post alerts to whatever host it names.
     """
 
     def __init__(
@@ -118,7 +124,9 @@ class SlackWebhook:
         ca_bundle: Path | None = None,
         timeout: float = 15.0,
         transport: httpx.BaseTransport | None = None,
+        allowed_hosts: Collection[str] = SLACK_HOSTS,
     ) -> None:
+        self._allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
         self._http = httpx.Client(
             timeout=build_timeout(timeout),
             verify=build_ssl_context(ca_bundle) if transport is None else True,
@@ -138,6 +146,7 @@ class SlackWebhook:
         """
         where = f"Slack webhook ({variable})"
         register_secret(url.get_secret_value())
+        self._check_host(url.get_secret_value(), where)
         try:
             response = self._http.post(url.get_secret_value(), json=body)
         except httpx.InvalidURL:
@@ -158,3 +167,18 @@ class SlackWebhook:
                 retry_after=exc.retry_after if isinstance(exc, RetriableAPIError) else None,
             ) from None
         return response.headers.get("x-slack-req-id") or one_line(response.text, 100) or "ok"
+
+    def _check_host(self, url: str, where: str) -> None:
+        """A host outside the allowlist is a configuration error: nothing is sent, the alert
+        stays pending with the reason until the variable or the allowlist is fixed."""
+        try:
+            host = (httpx.URL(url).host or "").lower()
+        except (httpx.InvalidURL, TypeError):
+            raise ChannelConfigError(f"{where}: the value is not a URL") from None
+        if host not in self._allowed_hosts:
+            allowed = ", ".join(sorted(self._allowed_hosts)) or "none"
+            raise ChannelConfigError(
+                f"{where}: host '{host or '?'}' is not an allowed Slack host ({allowed}); "
+                "point the variable at an incoming webhook, or add the host to "
+                "ACCOUNTABILITY_SLACK_HOSTS (comma-separated)"
+            )

@@ -29,7 +29,7 @@ def record(database_url: str, loaded: LoadedRegistry) -> None:
 
 @task
 def write_map(loaded: LoadedRegistry, workflow: str, out_dir: str) -> str:
-    target = Path(out_dir) / f"{workflow}.html"
+    target = maps.map_file(Path(out_dir), workflow)  # refuses an id that would leave out_dir
     return str(maps.write_escalation_map(loaded, workflow, target))
 
 

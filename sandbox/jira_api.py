@@ -24,7 +24,7 @@ from starlette.routing import Route
 from . import catalog
 from .data import STATUS_CATEGORIES, History, Issue, Item, World
 from .jira_dc import DataCenterApi, jersey_404, server_info
-from .jql import BAD_TOKEN, JqlError, compile_jql, execute
+from .jql import BAD_TOKEN, JqlError, compile_jql, execute, parse_structure
 from .responses import JIRA_JSON, json_response, query_list, timed
 from .timefmt import JiraClock
 
@@ -345,6 +345,7 @@ class JiraApi:
             Route("/rest/api/2/issue/{key}/changelog", guarded(self.changelog_v2),
                   methods=["GET"]),
             Route("/rest/api/3/changelog/bulkfetch", cloud(self.bulkfetch), methods=["POST"]),
+            Route("/rest/api/3/jql/parse", cloud(self.parse_jql), methods=["POST"]),
         ]
 
     def _cloud_only(self, handler: Any) -> Any:
@@ -516,6 +517,35 @@ class JiraApi:
             body["nextPageToken"] = next_token
         body["isLast"] = next_token is None
         return json_response(body)
+
+    async def parse_jql(self, request: Request) -> Response:
+        """`POST /rest/api/3/jql/parse?validation=strict|warn|none` with `{"queries": [...]}`:
+        `{"queries": [{"query", "structure"} | {"query", "errors"}]}`, one per query, in order.
+
+        A query with errors has no structure (strict, the default and what the product
+        asks). The sandbox validates with its own JQL (syntax, fields, values) and answers
+        `warn` and `none` the same way."""
+        payload = await self.body(request)
+        if isinstance(payload, Response):
+            return payload
+        queries = payload.get("queries")
+        if (set(payload) - {"queries"} or not isinstance(queries, list)
+                or not all(isinstance(q, str) for q in queries)):
+            return json_response({"errorMessages": [BODY_INVALID]}, 400)
+        validation = request.query_params.get("validation", "strict")
+        if validation not in ("strict", "warn", "none"):
+            return errors(f"Invalid validation mode '{validation}'.")
+        answers: list[dict[str, Any]] = []
+        with self.world.lock:
+            for query in queries:
+                try:
+                    structure = parse_structure(self.world, query,
+                                                account_id=catalog.API_ACCOUNT_ID)
+                except JqlError as error:
+                    answers.append({"query": query, "errors": error.messages})
+                else:
+                    answers.append({"query": query, "structure": structure})
+        return json_response({"queries": answers})
 
     async def get_issue(self, request: Request) -> Response:
         requested = query_list(request, "fields")

@@ -790,3 +790,58 @@ def _sort_key(world: World, name: str) -> Callable[[Issue], tuple[int, str, int]
 
 
 _PRIORITY_RANK = {"Lowest": 1, "Low": 2, "Medium": 3, "High": 4, "Highest": 5}
+
+
+# --- /rest/api/3/jql/parse ------------------------------------------------------------------------
+
+
+def parse_structure(
+    world: World, text: str, *, account_id: str, now_ms: int | None = None
+) -> dict[str, object]:
+    """Parse and validate `text` as `POST /rest/api/3/jql/parse?validation=strict` does: the
+    syntax tree in Jira's shape (`where`, `orderBy`), or `JqlError` with Jira's messages.
+
+    Unlike a search, an unbounded query is fine here: the endpoint only judges the text (the
+    registry check sends a workflow's clause on its own)."""
+    if not text.strip():
+        raise JqlError("The JQL query is empty.")
+    where, order_spec = _Parser(text).parse()
+    compiler = _Compiler(
+        world, account_id, now_ms if now_ms is not None else int(time.time() * 1000)
+    )
+    if where is not None:
+        compiler.compile(where)
+    fields: list[dict[str, object]] = []
+    for name, descending, _pos in order_spec:
+        if SORTABLE.get(name.lower()) is None:
+            if name.lower() in FIELD_ALIASES:
+                raise JqlError(f"Field '{name}' does not support sorting.")
+            raise JqlError(
+                f"Field '{name}' does not exist or you do not have permission to view it."
+            )
+        fields.append({"field": {"name": name}, "direction": "desc" if descending else "asc"})
+    structure: dict[str, object] = {}
+    if where is not None:
+        structure["where"] = _clause_structure(where)
+    if fields:
+        structure["orderBy"] = {"fields": fields}
+    return structure
+
+
+def _clause_structure(expr: Expr) -> dict[str, object]:
+    """A compound clause `{clauses, operator}` or a field clause `{field, operator, operand}`
+    (Jira's `JqlQueryClause`)."""
+    if isinstance(expr, Node):
+        return {"clauses": [_clause_structure(c) for c in expr.children], "operator": expr.kind}
+    return {"field": {"name": expr.field}, "operator": expr.op.lower(),
+            "operand": _operand_structure(expr.value)}
+
+
+def _operand_structure(value: Value) -> dict[str, object]:
+    if value.kind == "list":
+        return {"values": [_operand_structure(item) for item in value.items]}
+    if value.kind == "empty":
+        return {"keyword": "empty"}
+    if value.kind == "func":
+        return {"function": value.text, "arguments": [item.text for item in value.items]}
+    return {"value": value.text}

@@ -30,6 +30,7 @@ from accountability.clock import system_clock
 from accountability.config.errors import UsageError
 from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import load_settings
+from accountability.sources.jira import check_jql_with_jira
 from accountability.usecases import databases, evaluate, governance, maps
 from rules.escalation_map import UnknownWorkflowError
 from rules.registry import Registry, RegistryError
@@ -69,8 +70,13 @@ def registry_validate(
     """Validate the registry: all errors at once, with file, line and path; warnings apart."""
     target = path or load_settings().registry
     loaded = load_registry_file(target)
+    jql = check_jql_with_jira(load_settings(), loaded)  # only with Jira credentials
+    if jql.errors:
+        raise RegistryError(jql.errors, loaded.warnings)
     for warning in loaded.warnings:
         err.print(f"[yellow]warning[/]: {safe_text(warning)}", highlight=False, soft_wrap=True)
+    if jql.skipped:
+        err.print(f"[yellow]note[/]: {safe_text(jql.skipped)}", highlight=False, soft_wrap=True)
     registry = loaded.registry
     out.print(
         f"[green]✓[/] {safe_text(target)} is valid: {len(registry.workflows)} workflows, "

@@ -54,7 +54,8 @@ from accountability.usecases.digest import produce as produce_digest
 from accountability.usecases.dispatch import Channels, DispatchReport
 from accountability.usecases.dispatch import log as dispatch_log
 from accountability.usecases.evaluate import EvaluationReport
-from accountability.usecases.maps import write_escalation_map
+from accountability.usecases.maps import map_file, write_escalation_map
+from accountability.usecases.paths import inside
 from connectors.channel_errors import ChannelConfigError
 from connectors.jira_tickets import JiraTickets
 from connectors.pagerduty_events import PagerDutyEvents
@@ -106,7 +107,7 @@ def run_demo(out_dir: Path, console: Console, today: date | None = None) -> Demo
         upgrade_database(database_url)
         record_registry(database_url, loaded)
     _done(console, f"database {database_url}")
-    digest_path = out_dir / f"digest-{DEMO_DIGEST_WEEK}.html"
+    digest_path = inside(out_dir, f"digest-{DEMO_DIGEST_WEEK}.html")
     with _MailCapture(out_dir / "emails") as capture:
         servers.append(capture.address)
         _done(console, f"SMTP capture listening on {capture.host}:{capture.port}")
@@ -116,7 +117,7 @@ def run_demo(out_dir: Path, console: Console, today: date | None = None) -> Demo
         with console.status("Writing the escalation maps…"):
             maps = {
                 workflow: write_escalation_map(loaded, workflow,
-                                               out_dir / "maps" / f"{workflow}.html", today)
+                                               map_file(out_dir / "maps", workflow), today)
                 for workflow in loaded.registry.workflows
             }
         _done(console, f"escalation maps: {len(maps)} written to {out_dir / 'maps'}")

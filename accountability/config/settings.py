@@ -89,6 +89,18 @@ class Settings(BaseSettings):
             max_response_bytes=max(int(self.max_response_mb * 1024 * 1024), 1),
             deadline=self.request_deadline,
         )
+    slack_hosts_setting: str = Field(
+        "hooks.slack.com", validation_alias=_env("ACCOUNTABILITY_SLACK_HOSTS")
+    )
+    """Comma-separated hosts a Slack webhook may point at; read it as `slack_hosts`."""
+
+    @property
+    def slack_hosts(self) -> tuple[str, ...]:
+        """The hosts Slack alerts may be posted to (`ACCOUNTABILITY_SLACK_HOSTS`): a webhook
+        URL is read from the environment, and without this list a wrong variable could send
+        alerts (and the URL's own secret path) to any host."""
+        hosts = (h.strip().lower() for h in self.slack_hosts_setting.split(","))
+        return tuple(h for h in hosts if h)
 
 
 _ALIASES = {

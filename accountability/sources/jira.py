@@ -34,9 +34,10 @@ from accountability.sources.base import (
     reason_of,
     record_ref,
 )
-from connectors.errors import AuthError, FatalAPIError, MalformedResponseError
+from connectors.errors import AuthError, ConnectorError, FatalAPIError, MalformedResponseError
 from connectors.jira import JiraClient, build_jql
-from rules.registry import Registry
+from rules.registry import LoadedRegistry, Registry, RegistryIssue
+from rules.registry.load import issue_at
 from rules.sources import JIRA
 from storage import ingest, repo
 from storage.engine import session_scope
@@ -220,6 +221,61 @@ def preflight_jira(client: JiraClient) -> None:
         client.account_timezone()
     except MalformedResponseError as exc:
         raise ConfigError(f"JIRA_URL does not answer like Jira: {exc}") from None
+
+
+@dataclass(frozen=True)
+class JqlCheck:
+    """Jira's verdict on the registry's jql clauses (`check_jql_with_jira`).
+
+    Attributes:
+        errors: one located issue per clause Jira refuses, naming the workflow and Jira's
+            message.
+        skipped: why Jira was not asked (no credentials, unreachable), or None.
+    """
+
+    errors: list[RegistryIssue]
+    skipped: str | None = None
+
+
+def check_jql_with_jira(
+    settings: Settings,
+    loaded: LoadedRegistry,
+    connect: Callable[[Settings], JiraClient] | None = None,
+) -> JqlCheck:
+    """Ask Jira (`/rest/api/3/jql/parse`, strict) about every workflow's jql, in one call.
+
+    The registry's static check keeps a clause inside its parentheses; only Jira knows whether
+    its fields and values exist on this site. Without Jira credentials nothing is asked (and
+    nothing said: validating a file needs no Jira); when Jira cannot answer, the check is
+    skipped with the reason (the file itself is still valid).
+    `connect` makes the client (tests); by default `open_jira(settings)`.
+    """
+    clauses = {wf_id: wf.sources.jira.jql for wf_id, wf in loaded.registry.workflows.items()
+               if wf.sources.jira is not None and wf.sources.jira.jql
+               and wf.sources.jira.jql.strip()}
+    if not clauses:
+        return JqlCheck([])
+    try:
+        require_jira(settings)
+    except ConfigError:
+        return JqlCheck([])  # nothing to ask with: the static check is all there is
+    try:
+        client = (connect or open_jira)(settings)
+        with client:
+            parsed = client.parse_jql([jql.strip() for jql in clauses.values()])
+    except FatalAPIError as exc:
+        if exc.status in (404, 405):
+            return JqlCheck([], "this Jira has no /rest/api/3/jql/parse: the jql clauses were "
+                                "not checked with Jira")
+        return JqlCheck([], f"could not check the jql clauses with Jira: {exc}")
+    except (ConnectorError, ValueError) as exc:
+        return JqlCheck([], f"could not check the jql clauses with Jira: {exc}")
+    errors = [
+        issue_at(loaded, ("workflows", wf_id, "sources", "jira", "jql"),
+                 f"Jira refuses workflow '{wf_id}''s jql: {'; '.join(verdict.errors)}")
+        for wf_id, verdict in zip(clauses, parsed, strict=True) if verdict.errors
+    ]
+    return JqlCheck(errors)
 
 
 class JiraSource:

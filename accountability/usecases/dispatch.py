@@ -67,7 +67,7 @@ from connectors.errors import ConnectorError
 from connectors.jira_tickets import JiraTickets, review_label
 from connectors.outbound import redact, register_secret, resolve_secret
 from connectors.pagerduty_events import PagerDutyEvents
-from connectors.slack import SlackWebhook
+from connectors.slack import SLACK_HOSTS, SlackWebhook
 from rules.channels import CHANNELS, EMAIL, JIRA, PAGERDUTY, SLACK, Batch, Channel, channel
 from rules.facts import ReviewState
 from rules.registry import JiraRiskReview, Registry
@@ -160,6 +160,7 @@ class Channels:
         ca_bundle: `ACCOUNTABILITY_CA_BUNDLE`.
         env_file: the dotenv file `env:NAME` references may also be read from.
         http_transport: an httpx transport for Slack and Jira (tests).
+        slack_hosts: the hosts Slack webhooks may point at (`ACCOUNTABILITY_SLACK_HOSTS`).
     """
 
     def __init__(
@@ -172,6 +173,7 @@ class Channels:
         ca_bundle: Path | None = None,
         env_file: Path | None = Path(".env"),
         http_transport: Any = None,
+        slack_hosts: tuple[str, ...] = SLACK_HOSTS,
     ) -> None:
         self.smtp_config = smtp
         self.sender = sender
@@ -180,6 +182,7 @@ class Channels:
         self._jira_access = jira
         self._ca_bundle = ca_bundle
         self._transport = http_transport
+        self._slack_hosts = slack_hosts
         self._smtp: SmtpSender | None = None
         self._slack: SlackWebhook | None = None
         self._jira: JiraTickets | None = None
@@ -207,6 +210,7 @@ class Channels:
             pagerduty_events_url=settings.pagerduty_events_url,
             jira=jira,
             ca_bundle=settings.ca_bundle,
+            slack_hosts=settings.slack_hosts,
         )
 
     @property
@@ -225,7 +229,8 @@ class Channels:
 
     def slack(self) -> SlackWebhook:
         if self._slack is None:
-            self._slack = SlackWebhook(ca_bundle=self._ca_bundle, transport=self._transport)
+            self._slack = SlackWebhook(ca_bundle=self._ca_bundle, transport=self._transport,
+                                       allowed_hosts=self._slack_hosts)
         return self._slack
 
     def pagerduty(self) -> PagerDutyEvents:

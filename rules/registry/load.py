@@ -6,11 +6,11 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .issues import Problem, RegistryError, RegistryIssue, format_path, sort_issues
+from .issues import Loc, Problem, RegistryError, RegistryIssue, Severity, format_path, sort_issues
 from .models import Registry
 from .parse import Document, YamlProblem, parse_yaml
 from .schema import check_types
-from .validate import Names, check, related
+from .validate import Names, check, check_ids, related
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ def parse_registry(text: str, source: str = "registry.yaml") -> LoadedRegistry:
         raise RegistryError(_locate([stop], doc, source))
 
     problems = list(doc.problems)  # duplicate keys
+    problems += check_ids(doc.data)
     typed = check_types(doc)
     problems += typed.problems
     if typed.registry is not None:
@@ -78,3 +79,15 @@ def _locate(problems: Iterable[Problem], doc: Document, source: str) -> list[Reg
         RegistryIssue(p.severity, source, p.line or doc.line(p.loc), format_path(p.loc), p.message)
         for p in problems
     ]
+
+
+def issue_at(
+    loaded: LoadedRegistry, loc: Loc, message: str, severity: Severity = "error"
+) -> RegistryIssue:
+    """A problem found after loading (Jira's verdict on a workflow's jql), located by file,
+    line and path like the registry's own, so the author reads it the same way."""
+    try:
+        line = parse_yaml(loaded.text).line(loc) if loaded.text else None
+    except YamlProblem:
+        line = None
+    return RegistryIssue(severity, loaded.source, line, format_path(loc), message)

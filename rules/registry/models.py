@@ -9,8 +9,10 @@ whole document and must report every problem at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from functools import cached_property
 from typing import Annotated, Any, Final, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,7 +41,32 @@ STAGE_OWNER: Final = "stage-owner"
 """Role token: the owner of the stage the item is in, resolved at event time (SPEC §4)."""
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+"""What an id of a workflow, person, group or automation looks like. Ids become file names
+(`maps/<workflow>.html`) and parts of keys, so they are names, never paths: no `/`, `.` or
+spaces, at most 64 characters."""
+ID_RULE: Final = (
+    "letters, digits, '-' and '_', starting with a letter or digit, at most 64 characters"
+)
+
+PRODUCT_SECRETS: Final[frozenset[str]] = frozenset(
+    {"JIRA_API_TOKEN", "JIRA_PAT", "JIRA_EMAIL", "PAGERDUTY_API_TOKEN", "SMTP_PASSWORD",
+     "SMTP_USERNAME"}
+)
+"""The product's own credentials: a channel secret naming one would send it to Slack or
+PagerDuty. `ACCOUNTABILITY_*` (`PRODUCT_PREFIX`) is refused too."""
+PRODUCT_PREFIX: Final = "ACCOUNTABILITY_"
+
+SLACK_SECRET_PREFIXES: Final[tuple[str, ...]] = ("SLACK_",)
+"""`alerts.slack_webhook` may name only variables starting with these."""
+PAGERDUTY_SECRET_PREFIXES: Final[tuple[str, ...]] = ("PD_", "PAGERDUTY_ROUTING_")
+"""`alerts.pagerduty_routing_key` may name only variables starting with these."""
+
+
+def is_valid_id(value: str) -> bool:
+    """`value` may be a registry id (see `ID_PATTERN`)."""
+    return ID_PATTERN.fullmatch(value) is not None
 
 
 class _Model(BaseModel):
@@ -64,10 +91,108 @@ def _env_reference(value: str) -> str:
     return value
 
 
-def _email(value: str) -> str:
-    if not _EMAIL.fullmatch(value):
-        raise ValueError(f"'{value}' is not an email address")
+def _channel_secret(prefixes: tuple[str, ...], example: str) -> Callable[[str], str]:
+    """A validator of a channel secret's `env:NAME`: only variables made for that channel.
+
+    Whatever the registry names is read and sent to the channel's vendor, so a name outside
+    the channel's prefixes (worst of all the product's own Jira token) would leak it."""
+    allowed = " or ".join(f"env:{prefix}*" for prefix in prefixes)
+
+    def check(value: str) -> str:
+        name = _env_reference(value)[4:]
+        if name in PRODUCT_SECRETS or name.startswith(PRODUCT_PREFIX):
+            raise ValueError(
+                f"env:{name} is one of the product's own settings and would be sent to this "
+                f"channel: put the channel's secret in its own variable ({allowed}, "
+                f"e.g. env:{example})"
+            )
+        if not name.startswith(prefixes):
+            raise ValueError(
+                f"env:{name} is not a variable for this channel: its name must start with "
+                f"{' or '.join(prefixes)} ({allowed}, e.g. env:{example})"
+            )
+        return value
+
+    return check
+
+
+def parse_address(value: str) -> str | None:
+    """`value` if the e-mail package reads it as exactly one address, unchanged; else None.
+
+    The mailer builds its headers with `email.headerregistry.Address`: an address it reads
+    differently (`dana@acme.example>`, two addresses, a display name) would pass a loose check
+    here and then fail the whole message at send time."""
+    try:
+        parsed = Address(addr_spec=value)
+    except (ValueError, IndexError, TypeError, HeaderParseError):
+        return None
+    if parsed.addr_spec != value or not parsed.username or not parsed.domain:
+        return None
     return value
+
+
+def _email(value: str) -> str:
+    if parse_address(value) is None:
+        raise ValueError(
+            f"'{value}' is not an email address the mailer can use: write a single address "
+            "such as name@example.com, without a display name or <>"
+        )
+    return value
+
+
+def _jql_clause(value: str) -> str:
+    problem = jql_clause_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
+
+
+def jql_clause_problem(jql: str) -> str | None:
+    """Why `jql` cannot be ANDed into the sync's query, or None.
+
+    The sync wraps the clause in parentheses (`connectors.jira.build_jql`). A clause that
+    closes a parenthesis it did not open, leaves a quote or parenthesis open, or adds its own
+    ORDER BY would change the query around it: `labels = ai) OR (project is not EMPTY` reads
+    every project the account can see. Quotes are followed as JQL writes them (`"` or `'`,
+    a backslash escapes the next character)."""
+    depth = 0
+    quote: str | None = None
+    outside: list[str] = []
+    index = 0
+    while index < len(jql):
+        char = jql[index]
+        if quote is not None:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = None
+            outside.append(" ")
+        elif char in "\"'":
+            quote = char
+            outside.append(" ")
+        else:
+            outside.append(char)
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+                if depth < 0:
+                    return (
+                        f"jql closes a parenthesis it did not open (character {index + 1}): "
+                        "the clause is ANDed with the project in parentheses and must not "
+                        "leave them; balance its parentheses"
+                    )
+        index += 1
+    if quote is not None:
+        return f"jql leaves a {quote} quote open: close every quoted value"
+    if depth > 0:
+        return f"jql leaves {depth} parenthesis(es) open: close every '('"
+    if _ORDER_BY.search("".join(outside)):
+        return "jql must not contain ORDER BY: the clause is ANDed in and the sync sets the order"
+    return None
 
 
 def _iana_zone(name: str) -> str:
@@ -99,6 +224,13 @@ Text = Annotated[str, Field(min_length=1)]
 JiraIdentity = Annotated[str, Field(min_length=1), AfterValidator(_jira_identity)]
 MetricName = Annotated[str, AfterValidator(_known_metric)]
 EnvSecret = Annotated[str, AfterValidator(_env_reference)]
+SlackSecret = Annotated[
+    str, AfterValidator(_channel_secret(SLACK_SECRET_PREFIXES, "SLACK_WEBHOOK_SUPPORT"))
+]
+PagerDutySecret = Annotated[
+    str, AfterValidator(_channel_secret(PAGERDUTY_SECRET_PREFIXES, "PD_ROUTING_KEY_SUPPORT"))
+]
+JqlClause = Annotated[str, AfterValidator(_jql_clause)]
 Email = Annotated[str, AfterValidator(_email)]
 
 
@@ -168,8 +300,9 @@ class IncidentSource(_Model):
 
 class JiraSource(TicketSource):
     projects: list[Text] = Field(min_length=1)
-    jql: str | None = None
-    """ANDed with the project clause."""
+    jql: JqlClause | None = None
+    """ANDed with the project clause, in parentheses: must stay inside them
+    (`jql_clause_problem`)."""
 
     def describe(self, label: str) -> list[str]:
         text = f"{label} " + ", ".join(self.projects)
@@ -292,8 +425,10 @@ class Alerts(_Model):
     Each field is the `setting` of a row of `rules.channels`, which routing and the dispatcher
     read it through; a field here without a row there switches nothing on."""
 
-    slack_webhook: EnvSecret | None = None
-    pagerduty_routing_key: EnvSecret | None = None
+    slack_webhook: SlackSecret | None = None
+    """`env:SLACK_*`: never a variable of another channel or of the product itself."""
+    pagerduty_routing_key: PagerDutySecret | None = None
+    """`env:PD_*` or `env:PAGERDUTY_ROUTING_*`."""
     jira_risk_review: JiraRiskReview | None = None
 
 

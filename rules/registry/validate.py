@@ -27,12 +27,14 @@ from rules.sources import (
 
 from .issues import Loc, Problem, Severity
 from .models import (
+    ID_RULE,
     INCIDENT_STAGE_KEY,
     STAGE_OWNER,
     IncidentSource,
     JiraSource,
     Registry,
     Workflow,
+    is_valid_id,
 )
 
 _SOURCE_NAMES_OR: str = alternatives(SOURCE_NAMES)
@@ -75,6 +77,38 @@ class Names:
                 if isinstance(wf, str) and isinstance(body, dict)
             },
         )
+
+
+def check_ids(data: Any) -> list[Problem]:
+    """Ids of workflows, people, groups and automation that are not names (`ID_PATTERN`).
+
+    Read from the document itself, so an entry with a type error still has its id checked:
+    ids end up in file names (the registry-check flow writes `maps/<workflow>.html`), and
+    `../../elsewhere/evil` must never validate."""
+    if not isinstance(data, dict):
+        return []
+    problems: list[Problem] = []
+    for section, what in (("workflows", "workflow"), ("people", "person"), ("groups", "group")):
+        entries = data.get(section)
+        if isinstance(entries, dict):
+            for key in entries:
+                if isinstance(key, str) and not is_valid_id(key):
+                    problems.append(_bad_id((section, key), what, key))
+    automation = data.get("automation")
+    if isinstance(automation, list):
+        for index, entry in enumerate(automation):
+            bot_id = entry.get("id") if isinstance(entry, dict) else None
+            if isinstance(bot_id, str) and not is_valid_id(bot_id):
+                problems.append(_bad_id(("automation", index, "id"), "automation", bot_id))
+    return problems
+
+
+def _bad_id(loc: Loc, what: str, value: str) -> Problem:
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return Problem(
+        "error", loc, f"{what} id '{shown}' is not a valid id: use {ID_RULE} (ids become file "
+        "names, so no '/', '.' or spaces)"
+    )
 
 
 def _str_keys(value: Any) -> frozenset[str]:

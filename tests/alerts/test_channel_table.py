@@ -28,7 +28,7 @@ def test_the_outbox_check_constraint_keeps_its_values() -> None:
 
 def test_a_workflow_switches_channels_on_in_table_order() -> None:
     assert extra_channels(Alerts()) == ()
-    alerts = Alerts(jira_risk_review=JiraRiskReview(project="RISK"), slack_webhook="env:HOOK")
+    alerts = Alerts(jira_risk_review=JiraRiskReview(project="RISK"), slack_webhook="env:SLACK_HOOK")
     assert [c.name for c in extra_channels(alerts)] == ["slack", "jira"]
     assert EMAIL.switched_on(Alerts())
 

@@ -213,8 +213,13 @@ def test_an_unusable_address_kills_its_own_row_not_the_email(
     factory: sessionmaker[Session], email_only: Registry, smtp_server: SmtpServer,
 ) -> None:
     enqueue(factory, unauthorized_change_alerts(email_only, verdict(1)))
-    text = registry_text(without_alerts=True).replace("dev@acme.example", '"dev,x@acme.example"')
-    report = dispatch(factory, load(text).registry, channels_for(smtp_server), clock=Clock())
+    # The registry refuses such an address now (issue 15): build it past validation, as a
+    # registry checked by an older version could still carry one.
+    loaded = load(registry_text(without_alerts=True)).registry
+    people = {**loaded.people,
+              "dev": loaded.people["dev"].model_copy(update={"email": "dev,x@acme.example"})}
+    broken = loaded.model_copy(update={"people": people})
+    report = dispatch(factory, broken, channels_for(smtp_server), clock=Clock())
     assert (report.sent, report.dead) == (1, 1)
     assert smtp_server.mailroom.received[0].rcpt_tos == ["maria@acme.example"]
     dead = next(r for r in outbox(factory) if r.status == "dead")

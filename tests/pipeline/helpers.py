@@ -28,6 +28,7 @@ def environment(sb: Sandbox, smtp: SmtpServer, slack: str, url: str) -> dict[str
         ACCOUNTABILITY_SYNC_START="2026-09-01",
         SMTP_HOST=smtp.host, SMTP_PORT=str(smtp.port), SMTP_FROM="accountability@acme.example",
         SLACK_WEBHOOK_SUPPORT=slack, PD_ROUTING_KEY_SUPPORT=ROUTING_KEY,
+        ACCOUNTABILITY_SLACK_HOSTS="hooks.slack.com,127.0.0.1",  # the fake Slack is local
     )
     return env
 

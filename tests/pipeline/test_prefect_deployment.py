@@ -206,6 +206,7 @@ def test_deployed_accountability_run_completes_and_alerts_the_outcome_owners(
         "SMTP_FROM": "accountability@acme.example",
         # support's extra channels (examples/registry.yaml), so every outbox row can be sent
         "SLACK_WEBHOOK_SUPPORT": slack.url,
+        "ACCOUNTABILITY_SLACK_HOSTS": "hooks.slack.com,127.0.0.1",  # the fake Slack is local
         "PD_ROUTING_KEY_SUPPORT": ROUTING_KEY,
     }
     secrets = [creds["JIRA_API_TOKEN"], creds["JIRA_PAT"], creds["PAGERDUTY_API_TOKEN"],

@@ -211,6 +211,30 @@ INVALID: dict[str, tuple[int, str, str]] = {
         "delegations[0].ends",
         "ends 2026-11-02 is before starts 2026-11-06",
     ),
+    # Ids are names, never paths (they become file names).
+    "id_workflow_path": (
+        14,
+        "workflows.../../elsewhere/evil",
+        "workflow id '../../elsewhere/evil' is not a valid id: use letters, digits",
+    ),
+    # A jql that leaves the parentheses it is ANDed in.
+    "jql_leaves_parentheses": (
+        20,
+        "workflows.support.sources.jira.jql",
+        "jql closes a parenthesis it did not open (character 12)",
+    ),
+    # A channel secret naming the product's own credential.
+    "alerts_env_product_secret": (
+        28,
+        "workflows.support.alerts.pagerduty_routing_key",
+        "env:JIRA_API_TOKEN is one of the product's own settings",
+    ),
+    # An address the mailer reads differently.
+    "type_email_trailing_bracket": (
+        7,
+        "people.bo.email",
+        "'bo@test.example>' is not an email address the mailer can use",
+    ),
     # Sources.
     "pagerduty_service_in_two_workflows": (
         33,

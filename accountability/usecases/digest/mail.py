@@ -22,6 +22,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 from accountability.config.settings import Settings
 from accountability.messages.digest import RenderedDigest
+from connectors.channel_errors import ChannelError
 from connectors.email import SUBJECT_LIMIT, Mailbox, SmtpConfig
 from connectors.text import one_line
 from rules.registry import Registry
@@ -35,7 +36,10 @@ class Recipients:
 
 
 def leadership(registry: Registry) -> Recipients:
-    """Leadership, groups expanded, each person once; people without e-mail skipped with a note."""
+    """Leadership, groups expanded, each person once; people without e-mail skipped with a note.
+
+    An address the mailer cannot put in a header (`Mailbox.header`, as `compose` will) is
+    skipped with a note too: one bad mailbox must not fail the digest for everyone else."""
     to: list[Mailbox] = []
     people: list[str] = []
     notes: list[str] = []
@@ -47,7 +51,15 @@ def leadership(registry: Registry) -> Recipients:
             notes.append(f"{person.id} ({person.name}) has no email in the registry: "
                          "the digest is not sent to them")
         else:
-            to.append(Mailbox(person.name, person.email))
+            mailbox = Mailbox(person.name, person.email)
+            try:
+                mailbox.header()
+            except ChannelError:
+                notes.append(f"{person.id} ({person.name}): {person.email!r} is not an address "
+                             "the mailer can use: the digest is not sent to them; fix their "
+                             "email in the registry")
+                continue
+            to.append(mailbox)
             people.append(person.id)
     return Recipients(to, people, notes)
 
