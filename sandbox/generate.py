@@ -1034,31 +1034,6 @@ class _Demo:
         )
         pw.log(incident, "resolve", on(2026, 11, 12, 11, 30), self.user_ref("alex"), "website")
 
-        # Created before the demo's sync start (2026-09-01), active after it: the sync meets
-        # it through a later entry and must read its own log to know whom it was taken from.
-        incident = self.pd.incident(
-            "PSUP001", on(2026, 8, 31, 21, 0), "Nightly export to the data warehouse failed"
-        )
-        self.routed_by(incident, catalog.integration_ref("PEVT001"), p("sam"), None)
-        pw.log(incident, "acknowledge", on(2026, 8, 31, 21, 5), self.user_ref("sam"), "website")
-        event = pw.log(
-            incident,
-            "assign",
-            on(2026, 9, 1, 8, 30),
-            self.user_ref("priya"),
-            "website",
-            (p("kim"),),
-        )
-        self.plant(
-            "pd-before-window",
-            incident,
-            event,
-            "authorized: approver (priya reassigns from sam, read from the incident's own log)",
-            "An incident created before the sync window; priya reassigns it from sam to kim the "
-            "next morning.",
-        )
-        pw.log(incident, "resolve", on(2026, 9, 1, 9, 30), self.user_ref("kim"), "website")
-
     def routed_by(
         self,
         incident: Incident,

@@ -163,8 +163,7 @@ def test_pagerduty_routing_and_order_come_out_right(
 ) -> None:
     """No integration, service or missing agent becomes an unauthorized change unless its
     policy is undeclared; the bot's same-second escalation is taken from kim (the API's order,
-    not the ids'); the incident created before the window is taken from sam (its own log,
-    `/incidents/{id}/log_entries`), not from nobody."""
+    not the ids')."""
     factory, _ = evaluated
     with factory() as session:
         rows = [r for r in store.list_findings(session, include_authorized=True)
@@ -175,5 +174,3 @@ def test_pagerduty_routing_and_order_come_out_right(
                if "PESC099" not in r.reason), [r.reason for r in routed]
     (bot,) = verdicts_of(factory, PLANTED["pd-triage-bot"])
     assert list(bot.from_ids) == ["kim"]
-    (early,) = verdicts_of(factory, PLANTED["pd-before-window"])
-    assert list(early.from_ids) == ["sam"] and early.rule == "approver"
