@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import quote
 
 import httpx
 import pagerduty
@@ -83,6 +84,12 @@ LOG_ENTRIES = Endpoint(
     "GET", "/log_entries", "log_entries", _WINDOWED,
     params={"include[]": ["incidents"], "time_zone": "UTC", "is_overview": "false"},
 )
+INCIDENT_LOG_ENTRIES = Endpoint(
+    "GET", "/incidents/{id}/log_entries", "log_entries", _EVERYTHING,
+    params={"include[]": ["incidents"], "time_zone": "UTC", "is_overview": "false"},
+)
+"""One incident's whole log (`listIncidentLogEntries`): unwindowed, for an incident whose
+start lies before the sync's first window."""
 USERS = Endpoint("GET", "/users", "users", _EVERYTHING)
 SERVICES = Endpoint("GET", "/services", "services", _EVERYTHING)
 ESCALATION_POLICIES = Endpoint("GET", "/escalation_policies", "escalation_policies", _EVERYTHING)
@@ -223,6 +230,21 @@ class PagerDutyClient:
         inclusive, so callers overlap windows and entries repeated at the seam are dropped here.
         """
         yield from self._windowed(LOG_ENTRIES, {}, since, until)
+
+    def incident_log_entries(self, incident_id: str) -> Iterator[dict[str, Any]]:
+        """Every log entry of one incident (`GET /incidents/{id}/log_entries`), in the API's
+        order, each once.
+
+        `/log_entries` is read from the sync's start, so an incident created before it first
+        shows up through a later entry, and its trigger and first assignment never come: its
+        own log, unwindowed when no `since`/`until` is sent, has them.
+        """
+        if not incident_id or not isinstance(incident_id, str):
+            raise ValueError("incident_id must be a PagerDuty incident id")
+        path = {"id": quote(incident_id, safe="")}
+        seen: set[str] = set()
+        for records in paginate(self._caller, INCIDENT_LOG_ENTRIES, path_params=path):
+            yield from self._first_sightings(records, seen, INCIDENT_LOG_ENTRIES)
 
     def users(self) -> Iterator[dict[str, Any]]:
         yield from self._everything(USERS)
@@ -374,3 +396,77 @@ def _halves(
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- the order PagerDuty applied log entries ----------------------------------------------------
+
+
+def applied_order(entries: Iterable[Any]) -> Iterator[tuple[Any, int]]:
+    """Each entry of one listing with its rank among its incident's entries of the same second,
+    in the order PagerDuty applied them (0 for the first, and for nearly every entry).
+
+    `created_at` has whole seconds and ids are random, so once stored, an assignment and the
+    escalation made in its second cannot be told apart in time: only the listing knows. The
+    OpenAPI document (`listLogEntries`, `listIncidentLogEntries`) offers no sort parameter and
+    does not state an order; PagerDuty lists newest first, which this reads off the listing
+    itself (the first two different timestamps) and assumes only for a listing of one second.
+    Entries of one second are adjacent in a time-ordered listing, so only the current second
+    (and, until the direction is known, the first) is held: memory stays flat. Records whose
+    timestamp or incident cannot be read get rank 0 (the sync quarantines them).
+    """
+    newest_first: bool | None = None
+    held: list[list[Any]] = []  # groups of one second waiting for the direction
+    group: list[Any] = []
+    group_at: str | None = None
+    for entry in entries:
+        at = _created_at(entry)
+        if group and at == group_at:
+            group.append(entry)
+            continue
+        if group:
+            if newest_first is None and at is not None and group_at is not None:
+                newest_first = _instant(at) < _instant(group_at)
+            held.append(group)
+            if newest_first is not None:
+                for waiting in held:
+                    yield from _ranked(waiting, newest_first)
+                held = []
+        group, group_at = [entry], at
+    if group:
+        held.append(group)
+    for waiting in held:
+        yield from _ranked(waiting, True if newest_first is None else newest_first)
+
+
+def _created_at(entry: Any) -> str | None:
+    value = entry.get("created_at") if isinstance(entry, Mapping) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        _instant(value)
+    except ValueError:
+        return None
+    return value
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _ranked(group: list[Any], newest_first: bool) -> Iterator[tuple[Any, int]]:
+    """A second's entries in listing order with their rank per incident."""
+    incidents: dict[object, int] = {}
+    for entry in group:
+        incident = _incident_id(entry)
+        incidents[incident] = incidents.get(incident, 0) + 1
+    seen: dict[object, int] = {}
+    for entry in group:
+        incident = _incident_id(entry)
+        index = seen.get(incident, 0)
+        seen[incident] = index + 1
+        yield entry, (incidents[incident] - 1 - index) if newest_first else index
+
+
+def _incident_id(entry: Any) -> object:
+    incident = entry.get("incident") if isinstance(entry, Mapping) else None
+    return incident.get("id") if isinstance(incident, Mapping) else None

@@ -114,8 +114,10 @@ def _status_order(change: StatusChange) -> tuple[datetime, tuple[str, ...], str,
     return (change.at, _ref_order(change.ref), change.from_status or "", change.to_status)
 
 
-def _ownership_order(change: OwnershipChange) -> tuple[datetime, tuple[str, ...]]:
-    return (change.at, _ref_order(change.ref))
+def _ownership_order(change: OwnershipChange) -> tuple[datetime, int, tuple[str, ...]]:
+    """Time, then `seq` (the order the incident tool applied same-second entries, whose
+    random ids say nothing), then the reference (Jira's history id and item index)."""
+    return (change.at, change.seq, _ref_order(change.ref))
 
 
 def _strictly_increasing(changes: Sequence[StatusChange] | Sequence[OwnershipChange]) -> bool:
@@ -127,8 +129,10 @@ def in_order(item: ItemHistory) -> ItemHistory:
 
     The replay (`rules.timeline`) reads the changes in the order given; sorting here makes
     every result independent of the order the storage layer happened to return them in. Ties
-    in time are broken by the reference (Jira history id, then item index), which is the order
-    Jira applied them. Items already strictly ordered (nearly all) are returned as they are.
+    in time are broken by `seq` (for an incident: the order the tool applied entries of one
+    second, kept from its API's listing, since its ids are random), then by the reference (Jira
+    history id, then item index), which is the order Jira applied them. Items already
+    strictly ordered (nearly all) are returned as they are.
     """
     statuses, changes = item.status_changes, item.ownership_changes
     if _strictly_increasing(statuses) and _strictly_increasing(changes):
@@ -498,9 +502,15 @@ class _Explain:
         if actor_id is not None:
             self.actor = actor_id
         elif non_user:
-            kind = change.actor_kind.replace("_", " ")
             tool = self._source()
-            self.actor = f"{tool.label} ({kind} {change.actor.removeprefix(tool.name + ':')})"
+            ident = change.actor.removeprefix(tool.name + ":")
+            if change.actor_kind == "unknown":
+                # No agent in the entry (or one of a type that names no user).
+                self.actor = (f"{tool.label} (no agent)" if ident == "unknown"
+                              else f"{tool.label} (agent {ident})")
+            else:
+                kind = change.actor_kind.replace("_", " ")
+                self.actor = f"{tool.label} ({kind} {ident})"
         else:
             self.actor = change.actor
 

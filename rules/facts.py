@@ -37,6 +37,7 @@ class OwnershipChange:
     from_refs: tuple[str, ...]
     to_refs: tuple[str, ...]
     event_type: str  # assignee | assign_log_entry | escalate_log_entry | …
+    seq: int = 0  # place among the item's events: breaks ties of the same second (PagerDuty)
 
 
 @dataclass(frozen=True, slots=True)

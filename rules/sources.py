@@ -81,9 +81,11 @@ REASSIGNMENT: Final = "reassignment"
 INCIDENT_ESCALATION: Final = "incident-escalation"
 """The decision an incident's ownership change exercises, when the workflow declares it."""
 
-NON_USER_AGENTS: Final = frozenset({"service", "escalation_policy", "integration"})
+NON_USER_AGENTS: Final = frozenset({"service", "escalation_policy", "integration", "unknown"})
 """Actor kinds (`OwnershipChange.actor_kind`) of an incident tool's own routing, not a person
-deciding (SPEC §4): a service, an escalation policy, an integration."""
+deciding (SPEC §4): a service, an escalation policy, an integration, or an entry that names no
+agent (`unknown`: no agent, or a reference type that is not a user). Only read for incident
+sources: a ticket's `unknown` author stays an unknown actor."""
 
 
 def spec(name: str) -> SourceSpec:

@@ -86,3 +86,19 @@ def pd_id(prefix: str, n: int, width: int = 6) -> str:
         value, rest = divmod(value, 36)
         digits.append(alphabet[rest])
     return prefix + "".join(reversed(digits))
+
+
+INTEGRATIONS: dict[str, tuple[str, str, str]] = {
+    "PEVT001": ("events_api_v2_inbound_integration_reference", "PSUP001", "Support Events API v2"),
+    "PGEN001": ("generic_events_api_inbound_integration_reference", "PSUP001",
+                "Support Monitoring (generic events API)"),
+    "PEML001": ("generic_email_inbound_integration_reference", "PSUP001", "support@acme email"),
+    "PNAG001": ("nagios_inbound_integration_reference", "PSUP001", "Support Nagios"),
+}
+"""The demo's inbound integrations, id → (reference type, service, name). Types from
+`IntegrationReference` in PagerDuty's OpenAPI document; log entries name them as agents."""
+
+
+def integration_ref(integration_id: str) -> tuple[str, str]:
+    """The agent `Ref` of one of `INTEGRATIONS`."""
+    return (INTEGRATIONS[integration_id][0], integration_id)

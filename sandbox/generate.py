@@ -527,9 +527,21 @@ class _Demo:
         count = 4 if week == BREACH_WEEK else (1 if week in planted_support else 2)
         for index in range(count):
             timeout = self.p("priya") if week in (1, 3, 5) and index == 0 else None
-            self.incident_flow(
-                "PSUP001", self.work_time(week, rng.randint(0, 4)), oncall, timeout_to=timeout
+            by_service = week == 5 and index == 0
+            incident = self.incident_flow(
+                "PSUP001", self.work_time(week, rng.randint(0, 4)), oncall, timeout_to=timeout,
             )
+            if by_service:
+                escalation = next(e for e in incident.log if e.type == "escalate_log_entry")
+                self.plant(
+                    "pd-service-timeout",
+                    incident,
+                    escalation,
+                    "authorized: automation (a timeout escalation by the service; PESC001 is "
+                    "declared)",
+                    "The service itself escalates to priya after 30 minutes (agent "
+                    "service_reference, channel timeout).",
+                )
         timeout = self.p("dana") if week == 2 else None
         self.incident_flow(
             "PONB001", self.work_time(week, rng.randint(0, 4)), self.p("grace"), timeout_to=timeout
@@ -820,8 +832,8 @@ class _Demo:
         incident = self.pd.incident(
             "PSUP001", on(2026, 10, 6, 10, 0), "AI reply service returning 5xx"
         )
-        pw.log(incident, "trigger", incident.created, svc, "api", note="Triggered through the API")
-        pw.log(incident, "assign", incident.created + 1000, svc, "auto", (p("alex"),))
+        self.routed_by(incident, catalog.integration_ref("PEVT001"), p("alex"),
+                       "pd-events-api-v2-assign")
         pw.log(incident, "acknowledge", on(2026, 10, 6, 10, 4), self.user_ref("alex"), "website")
         event = pw.log(
             incident,
@@ -868,8 +880,8 @@ class _Demo:
         )
 
         incident = self.pd.incident("PSUP001", on(2026, 10, 15, 11, 0), "Email channel bouncing")
-        pw.log(incident, "trigger", incident.created, svc, "api", note="Triggered through the API")
-        pw.log(incident, "assign", incident.created + 1000, svc, "auto", (p("sam"),))
+        self.routed_by(incident, catalog.integration_ref("PEML001"), p("sam"),
+                       "pd-email-integration-assign", channel="email")
         pw.log(incident, "acknowledge", on(2026, 10, 15, 11, 5), self.user_ref("sam"), "website")
         event = pw.log(
             incident,
@@ -891,13 +903,15 @@ class _Demo:
         incident = self.pd.incident(
             "PSUP001", on(2026, 10, 19, 10, 2), "Queue depth alarm on support-router"
         )
-        pw.log(incident, "trigger", incident.created, svc, "api", note="Triggered through the API")
-        pw.log(incident, "assign", incident.created + 1000, svc, "auto", (p("kim"),))
+        assign = self.routed_by(incident, catalog.integration_ref("PGEN001"), p("kim"),
+                                "pd-generic-events-assign")
         bot = self.reg.automation_pd()["triage-bot"]
+        # The bot answers the assignment within its second: PagerDuty lists the two in the
+        # order it applied them, and the escalation's `from` is kim only if that order is kept.
         event = pw.log(
             incident,
             "escalate",
-            on(2026, 10, 19, 10, 6),
+            assign.created,
             ("user_reference", bot),
             "api",
             (p("priya"),),
@@ -907,7 +921,8 @@ class _Demo:
             incident,
             event,
             "authorized: automation (triage-bot may incident-escalation)",
-            "The triage bot (a PagerDuty user, PBOT001) escalates to priya.",
+            "The triage bot (a PagerDuty user, PBOT001) escalates to priya in the same second "
+            "as the generic events integration assigned kim.",
         )
         pw.log(incident, "acknowledge", on(2026, 10, 19, 10, 9), self.user_ref("priya"), "website")
         pw.log(incident, "resolve", on(2026, 10, 19, 11, 30), self.user_ref("priya"), "website")
@@ -915,8 +930,7 @@ class _Demo:
         incident = self.pd.incident(
             "PSUP001", on(2026, 10, 27, 3, 10), "Ticket ingestion lag above 10 minutes"
         )
-        pw.log(incident, "trigger", incident.created, svc, "api", note="Triggered through the API")
-        pw.log(incident, "assign", incident.created + 1000, svc, "auto", (p("sam"),))
+        self.routed_by(incident, None, p("sam"), "pd-no-agent-assign")
         event = pw.log(
             incident,
             "escalate",
@@ -993,8 +1007,8 @@ class _Demo:
         incident = self.pd.incident(
             "PSUP001", on(2026, 11, 12, 9, 30), "Knowledge base sync failed"
         )
-        pw.log(incident, "trigger", incident.created, svc, "api", note="Triggered through the API")
-        pw.log(incident, "assign", incident.created + 1000, svc, "auto", (p("kim"),))
+        self.routed_by(incident, catalog.integration_ref("PNAG001"), p("kim"),
+                       "pd-nagios-assign", channel="nagios")
         pw.log(incident, "acknowledge", on(2026, 11, 12, 9, 35), self.user_ref("kim"), "website")
         event = pw.log(
             incident,
@@ -1012,6 +1026,33 @@ class _Demo:
             "kim (executes incident-escalation) hands the incident to alex instead of priya.",
         )
         pw.log(incident, "resolve", on(2026, 11, 12, 11, 30), self.user_ref("alex"), "website")
+
+    def routed_by(
+        self,
+        incident: Incident,
+        agent: Ref | None,
+        assignee: str,
+        planted: str | None,
+        *,
+        channel: str = "api",
+    ) -> LogEntry:
+        """Trigger and first assignment by `agent` (an integration, or None: no agent), both in
+        the incident's first second, as PagerDuty logs an alert routed on arrival."""
+        pw = self.pd
+        pw.log(incident, "trigger", incident.created, agent, channel,
+               note="Triggered through the API")
+        entry = pw.log(incident, "assign", incident.created, agent, "auto", (assignee,))
+        assert entry is not None
+        if planted is not None:
+            kind = agent[0] if agent else "no agent"
+            self.plant(
+                planted,
+                incident,
+                entry,
+                "authorized: automation (PagerDuty routing; PESC001 is declared)",
+                f"The first assignment, by {kind}: routing, not an unknown person.",
+            )
+        return entry
 
     # assembly -------------------------------------------------------------------------------------
 

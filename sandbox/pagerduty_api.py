@@ -135,6 +135,16 @@ class PDRenderer:
                 "self": f"{self.base}/escalation_policies/{ident}",
                 "html_url": f"{catalog.PD_HTML}/escalation_policies/{ident}",
             }
+        if kind.endswith("integration_reference"):
+            # `IntegrationReference`: an inbound integration lives under its service.
+            _, service_id, name = catalog.INTEGRATIONS.get(ident, (kind, "", ident))
+            return {
+                "id": ident,
+                "type": kind,
+                "summary": name,
+                "self": f"{self.base}/services/{service_id}/integrations/{ident}",
+                "html_url": f"{catalog.PD_HTML}/services/{service_id}/integrations/{ident}",
+            }
         return {"id": ident, "type": kind, "summary": ident, "self": None, "html_url": None}
 
     def incident_ref(self, incident: Incident) -> dict[str, Any]:

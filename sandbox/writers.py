@@ -211,6 +211,17 @@ def finalize(world: World, jira: JiraWriter, pd: PDWriter) -> None:
     entries.sort(key=lambda row: (row[0], row[1]))
     for _, _, incident, entry in entries:
         entry.seq = world.allocate_log_seq()
-        entry.id = pd_id("R", entry.seq + 1, width=13)
         entry.incident_id = incident.id
+    # PagerDuty's ids are random: nothing about their order says which of two entries of one
+    # second came first. The sandbox hands the ids of a second out in reverse, so a client
+    # that breaks ties by id gets them wrong here rather than by luck on the real service.
+    start = 0
+    while start < len(entries):
+        stop = start
+        while stop < len(entries) and entries[stop][0] == entries[start][0]:
+            stop += 1
+        run = [row[3] for row in entries[start:stop]]
+        for entry, mirror in zip(run, reversed(run), strict=True):
+            entry.id = pd_id("R", mirror.seq + 1, width=13)
+        start = stop
     world.index_incidents(incidents)

@@ -261,22 +261,24 @@ def _events(
     query = select(
         OwnershipEvent.item, OwnershipEvent.source_ref, OwnershipEvent.at,
         OwnershipEvent.actor_ref, OwnershipEvent.actor_kind, OwnershipEvent.from_refs,
-        OwnershipEvent.to_refs, OwnershipEvent.event_type,
+        OwnershipEvent.to_refs, OwnershipEvent.event_type, OwnershipEvent.seq,
     ).where(OwnershipEvent.source == source)
     grouped: dict[str, list[OwnershipChange]] = defaultdict(list)
     refs, shared, utc = _Refs(), _shared(), _utc
-    for item, ref, at, actor, kind, old, new, event_type in _rows(
+    for item, ref, at, actor, kind, old, new, event_type, seq in _rows(
         session, query, OwnershipEvent.item, items
     ):
         # Positional, in field order (a million of them: keywords cost noticeably more).
         grouped[item].append(OwnershipChange(ref, source, utc(at), shared(actor), shared(kind),
-                                             refs(old), refs(new), shared(event_type)))
+                                             refs(old), refs(new), shared(event_type), seq))
     return {item: tuple(sorted(changes, key=_event_order) if len(changes) > 1 else changes)
             for item, changes in grouped.items()}
 
 
-def _event_order(change: OwnershipChange) -> tuple[datetime, str]:
-    return (change.at, change.ref)
+def _event_order(change: OwnershipChange) -> tuple[datetime, int, str]:
+    """Time, then the place the sync gave the event in its item's history (same-second
+    PagerDuty entries, whose random ids say nothing), then the reference."""
+    return (change.at, change.seq, change.ref)
 
 
 def _utc(value: Any) -> datetime:

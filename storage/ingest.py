@@ -286,26 +286,54 @@ def save_pd_log_entries(
 
     Log entries do not say whom an incident was taken from, and a window may hold only part
     of an incident's history, so events are rebuilt from every stored entry of the incident
-    (oldest first); `from` stays right whatever order windows arrive in.
+    (oldest first, same-second entries by their `tie_rank`: the order PagerDuty applied
+    them); `from` stays right whatever order windows arrive in. A row may carry `tie_rank`
+    (the sync reads it off the API's listing); without one the stored rank is kept.
     """
     if not rows:
         return 0
+    # Rows with and without `tie_rank` are different key sets: `upsert` writes each apart,
+    # and a row without one leaves the stored rank alone.
     upsert(session, PdLogEntry, [{**row, "synced_at": now} for row in rows])
     incidents = sorted({row["incident_id"] for row in rows})
     before = _existing_event_refs(session, incidents)
     events: list[dict[str, Any]] = []
     stored: dict[str, list[Raw]] = {incident_id: [] for incident_id in incidents}
+    ranks: dict[str, int] = {}
     for chunk in _chunked(incidents, 500):
-        query = select(PdLogEntry.incident_id, PdLogEntry.raw).where(
-            PdLogEntry.incident_id.in_(chunk)
-        )
-        for incident_id, raw in session.execute(query):
+        query = select(PdLogEntry.incident_id, PdLogEntry.raw, PdLogEntry.id,
+                       PdLogEntry.tie_rank).where(PdLogEntry.incident_id.in_(chunk))
+        for incident_id, raw, entry_id, rank in session.execute(query):
             stored[incident_id].append(raw)
+            if rank is not None:
+                ranks[entry_id] = rank
     for incident_id, entries in stored.items():
-        events.extend(event_row(e) for e in pagerduty_events(incident_id, entries))
+        events.extend(event_row(e) for e in pagerduty_events(incident_id, entries, ranks=ranks))
     if events:
         upsert(session, OwnershipEventRow, events, conflict=["source_ref"])
     return len({e["source_ref"] for e in events} - before)
+
+
+def incidents_missing_their_start(
+    session: Session, created: Mapping[str, datetime | None], before: datetime
+) -> list[str]:
+    """Incidents whose log the sync has only read part of: no trigger entry stored, and
+    created before `before` (the window being read) or at an unknown time.
+
+    `/log_entries` is read by window from the sync's start, so an incident created before it
+    (first seen in the lookback through a later entry) would otherwise start "from nobody":
+    its first assignment never arrives. Its own log (`/incidents/{id}/log_entries`) has it.
+    `created` maps each incident of a batch to its creation time when known.
+    """
+    candidates = [incident for incident, at in created.items() if at is None or at < before]
+    started: set[str] = set()
+    for chunk in _chunked(sorted(candidates), 500):
+        started.update(session.scalars(
+            select(PdLogEntry.incident_id).where(
+                PdLogEntry.incident_id.in_(chunk), PdLogEntry.type == "trigger_log_entry"
+            )
+        ))
+    return sorted(set(candidates) - started)
 
 
 def _existing_event_refs(session: Session, incidents: Sequence[str]) -> set[str]:

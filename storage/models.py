@@ -215,6 +215,9 @@ class PdLogEntry(Base):
     assignees: Mapped[list[str]] = mapped_column(json_type(), default=list)
     raw: Mapped[dict[str, Any]] = mapped_column(json_type())
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tie_rank: Mapped[int | None] = mapped_column(Integer)
+    """Rank among the incident's entries of the same second, in the order PagerDuty applied
+    them (read from the API's listing order; ids are random). None: stored before it was kept."""
 
 
 # --- normalized events and verdicts -----------------------------------------------------------
@@ -245,6 +248,9 @@ class OwnershipEvent(Base):
     from_refs: Mapped[list[str]] = mapped_column(json_type(), default=list)
     to_refs: Mapped[list[str]] = mapped_column(json_type(), default=list)
     event_type: Mapped[str] = mapped_column(String)
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Place among the item's events (`rules.ownership.OwnershipEvent.seq`): orders events of
+    the same second."""
 
 
 class Finding(Base):

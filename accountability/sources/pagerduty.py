@@ -8,10 +8,11 @@ services. Each has its own cursor.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accountability.clock import Clock, system_clock
@@ -30,11 +31,12 @@ from accountability.sources.base import (
     windows,
 )
 from connectors.errors import MalformedResponseError
-from connectors.pagerduty import PagerDutyClient
+from connectors.pagerduty import PagerDutyClient, applied_order
 from rules.registry import Registry
 from rules.sources import PAGERDUTY
 from storage import ingest, repo
 from storage.engine import session_scope
+from storage.models import PdIncident
 
 INCIDENT_CHUNK = timedelta(days=7)
 LOG_ENTRY_CHUNK = timedelta(days=7)
@@ -116,29 +118,86 @@ def _sync_log_entries(
     tracked = set(services)
     with session_scope(factory) as session:
         cursor = repo.get_cursor(session, "pagerduty", "log_entries")
+    started: set[str] = set()  # incidents whose own log this run has read
     for since, until in windows(window.lower_bound(cursor), window.now, LOG_ENTRY_CHUNK):
         # A busy account logs tens of thousands of entries a week: they are written
         # LOG_ENTRY_BATCH at a time (memory stays flat), and the cursor moves only once the
         # whole window is in, so a crash mid-window re-reads it (upserts make that harmless).
-        tracked_entries = (e for e in client.log_entries(since, until)
+        ranks: dict[str, int] = {}
+        tracked_entries = (e for e in _ranked(client.log_entries(since, until), ranks)
                            if _is_tracked(e, tracked))
         for entries in batches(tracked_entries, LOG_ENTRY_BATCH):
             rows, bad = convert(entries, ingest.pd_log_entry_row)
+            _keep_ranks(rows, ranks)
+            incidents = _embedded_incidents(entries)
+            own = _own_logs(factory, client, rows, incidents, since, started, ranks)
+            own_rows, own_bad = convert(own, ingest.pd_log_entry_row)
+            _keep_ranks(own_rows, ranks)
             with session_scope(factory) as session:
                 written = clock()
-                ingest.save_pd_incidents(session, _embedded_incidents(entries), written)
-                summary.changes += ingest.save_pd_log_entries(session, rows, written)
-                for ref, reason, raw in bad:
+                ingest.save_pd_incidents(session, incidents + _embedded_incidents(own), written)
+                summary.changes += ingest.save_pd_log_entries(session, rows + own_rows, written)
+                for ref, reason, raw in bad + own_bad:
                     ingest.quarantine(session, "pagerduty", ref, reason, raw, written)
-            summary.items += len(rows)
-            summary.quarantined += len(bad)
+            summary.items += len(rows) + len(own_rows)
+            summary.quarantined += len(bad) + len(own_bad)
             if progress is not None:
-                progress("pagerduty/log_entries", len(entries))
+                progress("pagerduty/log_entries", len(entries) + len(own))
         with session_scope(factory) as session:
             repo.set_cursor(session, "pagerduty", "log_entries", until, now=clock())
         summary.cursor = until
     summary.seconds = time.monotonic() - began
     return summary
+
+
+def _ranked(entries: Iterable[Any], ranks: dict[str, int]) -> Iterator[Any]:
+    """`entries` as listed, noting each one's same-second rank (`applied_order`) in `ranks`.
+
+    The rank is read off the listing before any filtering, so it is the order PagerDuty
+    applied the entries; it is stored with the row (`tie_rank`) and orders the replay.
+    """
+    for entry, rank in applied_order(entries):
+        entry_id = entry.get("id") if isinstance(entry, Mapping) else None
+        if isinstance(entry_id, str):
+            ranks[entry_id] = rank
+        yield entry
+
+
+def _keep_ranks(rows: list[dict[str, Any]], ranks: Mapping[str, int]) -> None:
+    for row in rows:
+        row["tie_rank"] = ranks.get(row["id"], 0)
+
+
+def _own_logs(
+    factory: sessionmaker[Session],
+    client: PagerDutyClient,
+    rows: Sequence[Mapping[str, Any]],
+    incidents: Sequence[Mapping[str, Any]],
+    since: datetime,
+    started: set[str],
+    ranks: dict[str, int],
+) -> list[Any]:
+    """The whole log of each incident of `rows` that began before `since` and whose trigger
+    the database lacks (`/incidents/{id}/log_entries`), so its replay starts at its first
+    assignment rather than "from nobody". Read once per incident and run; its entries keep
+    the API's order like any listing's. An incident stored whole is never read again."""
+    created: dict[str, datetime | None] = {}
+    for row in rows:
+        if row["type"] == "trigger_log_entry":
+            started.add(row["incident_id"])
+        elif row["incident_id"] not in started:
+            created.setdefault(row["incident_id"], None)
+    by_id = {incident["id"]: incident["created_at"] for incident in incidents}
+    with session_scope(factory) as session:
+        for incident_id in created:
+            created[incident_id] = by_id.get(incident_id) or session.scalar(
+                select(PdIncident.created_at).where(PdIncident.id == incident_id))
+        missing = ingest.incidents_missing_their_start(session, created, since)
+    own: list[Any] = []
+    for incident_id in missing:
+        started.add(incident_id)
+        own.extend(_ranked(client.incident_log_entries(incident_id), ranks))
+    return own
 
 
 def _is_tracked(entry: object, tracked: set[str]) -> bool:

@@ -17,7 +17,7 @@ from connectors.errors import (
     MalformedResponseError,
     RetriableAPIError,
 )
-from connectors.pagerduty import PagerDutyClient
+from connectors.pagerduty import PagerDutyClient, applied_order
 from tests.connectors.fakes import (
     PD_TOKEN,
     T0,
@@ -197,6 +197,48 @@ def test_log_entries_come_newest_first_within_a_window(
     assert [r["created_at"] for r in result] == sorted(
         (r["created_at"] for r in result), reverse=True
     )
+
+
+def test_an_incidents_own_log_is_read_whole_and_paged(
+    pd: PagerDutyClient, pd_api: respx.MockRouter
+) -> None:
+    """`listIncidentLogEntries`: no since/until (the whole log), include[]=incidents, paged
+    by offset until `more` is false."""
+    def page(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params.get("offset", "0"))
+        entries = [{"id": f"R{n:03d}", "type": "notify_log_entry",
+                    "created_at": iso(T0 - timedelta(seconds=n))}
+                   for n in range(offset, min(offset + 100, 150))]
+        return httpx.Response(200, json={"log_entries": entries, "limit": 100,
+                                         "offset": offset, "more": offset + 100 < 150,
+                                         "total": None})
+
+    route = pd_api.get("/incidents/PINC001/log_entries").mock(side_effect=page)
+    result = list(pd.incident_log_entries("PINC001"))
+    assert [r["id"] for r in result] == [f"R{n:03d}" for n in range(150)]
+    params = route.calls[0].request.url.params
+    assert "since" not in params and "until" not in params
+    assert params.get_list("include[]") == ["incidents"] and params["time_zone"] == "UTC"
+
+
+def _listed(*rows: tuple[str, str, str]) -> list[dict[str, object]]:
+    return [{"id": i, "created_at": at, "incident": {"id": inc}} for i, at, inc in rows]
+
+
+def test_applied_order_ranks_same_second_entries_newest_first() -> None:
+    """Newest first (as PagerDuty lists): of two entries of one second and incident, the one
+    listed later was applied first. Another incident's entry in that second ranks alone."""
+    listing = _listed(("A", "2026-10-05T09:00:05Z", "Q1"), ("B", "2026-10-05T09:00:00Z", "Q1"),
+                      ("C", "2026-10-05T09:00:00Z", "Q2"), ("D", "2026-10-05T09:00:00Z", "Q1"),
+                      ("E", "2026-10-05T08:59:00Z", "Q1"))
+    ranks = {e["id"]: rank for e, rank in applied_order(listing)}
+    assert ranks == {"A": 0, "B": 1, "C": 0, "D": 0, "E": 0}
+
+
+def test_applied_order_reads_an_oldest_first_listing_too() -> None:
+    listing = _listed(("B", "2026-10-05T09:00:00Z", "Q1"), ("D", "2026-10-05T09:00:00Z", "Q1"),
+                      ("A", "2026-10-05T09:00:05Z", "Q1"))
+    assert [(e["id"], r) for e, r in applied_order(listing)] == [("B", 0), ("D", 1), ("A", 0)]
 
 
 # ---------------------------------------------------------------------------- status → error

@@ -156,3 +156,21 @@ def test_evaluating_again_adds_nothing(
         after = (len(session.scalars(select(Finding.key)).all()),
                  len(session.scalars(select(AlertOutbox.id)).all()))
     assert after == before
+
+
+def test_pagerduty_routing_and_order_come_out_right(
+    evaluated: tuple[sessionmaker[Session], evaluate.EvaluationReport],
+) -> None:
+    """No integration, service or missing agent becomes an unauthorized change unless its
+    policy is undeclared; the bot's same-second escalation is taken from kim (the API's order,
+    not the ids')."""
+    factory, _ = evaluated
+    with factory() as session:
+        rows = [r for r in store.list_findings(session, include_authorized=True)
+                if r.type in ("authorized_change", "unauthorized_change")]
+    routed = [r for r in rows if r.reason.startswith("PagerDuty (")]
+    assert {r.reason.split(" ")[1] for r in routed} >= {"(integration", "(service", "(no"}
+    assert all(r.type == "authorized_change" for r in routed
+               if "PESC099" not in r.reason), [r.reason for r in routed]
+    (bot,) = verdicts_of(factory, PLANTED["pd-triage-bot"])
+    assert list(bot.from_ids) == ["kim"]

@@ -271,3 +271,24 @@ def test_week_46_breaches_support_thresholds_and_the_others_do_not(world: World)
     unauthorized = [c for c in world.planted.values() if c.expected.startswith("unauthorized")]
     in_46 = [c for c in unauthorized if week_of(c.at) == 46]
     assert len(in_46) >= 5 and all(week_of(c.at) in (43, 46) for c in unauthorized)
+
+
+def test_every_agent_kind_pagerduty_sends_is_in_the_demo(world: World) -> None:
+    """The demo exercises what PagerDuty really logs (docs/sandbox.md): integrations of several
+    kinds, services, no agent, a service timeout, same-second entries whose ids sort against
+    their order."""
+    kinds = {e.agent[0] if e.agent else None for e in world.log_entries.values()}
+    assert {"user_reference", "service_reference", "escalation_policy_reference", None,
+            "events_api_v2_inbound_integration_reference",
+            "generic_events_api_inbound_integration_reference",
+            "generic_email_inbound_integration_reference",
+            "nagios_inbound_integration_reference"} <= kinds
+    timeouts = {e.agent[0] for e in world.log_entries.values()
+                if e.channel == "timeout" and e.agent}
+    assert {"service_reference", "escalation_policy_reference"} <= timeouts
+    bot = world.planted["pd-triage-bot"]
+    log = world.incidents[bot.item].log
+    escalate = next(e for e in log if e.id == bot.log_entry_id)
+    assign = next(e for e in log if e.type == "assign_log_entry")
+    assert escalate.created == assign.created and escalate.seq > assign.seq
+    assert escalate.id < assign.id  # an order by id is wrong here

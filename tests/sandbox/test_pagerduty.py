@@ -309,3 +309,40 @@ def test_several_services_are_merged_in_creation_order(
         key=lambda i: i.created,
     )
     assert got == [i.id for i in expected]
+
+
+def test_integration_and_missing_agents_and_same_second_order(
+    demo: Sandbox, pd: pagerduty.RestApiV2Client
+) -> None:
+    """Agents as PagerDuty logs them (`IntegrationReference`: an inbound integration under its
+    service; `agent: null`), and entries of one second listed newest first, like any others."""
+    case = demo.world.planted["pd-triage-bot"]
+    entries = list(pd.iter_all(f"incidents/{case.item}/log_entries"))
+    (assign,) = [e for e in entries if e["type"] == "assign_log_entry"]
+    agent = assign["agent"]
+    assert agent["type"] == "generic_events_api_inbound_integration_reference"
+    assert agent["self"].endswith(f"/services/PSUP001/integrations/{agent['id']}")
+    assert set(agent) == {"id", "type", "summary", "self", "html_url"}
+    (escalate,) = [e for e in entries if e["id"] == case.log_entry_id]
+    assert escalate["created_at"] == assign["created_at"]
+    assert entries.index(escalate) < entries.index(assign)  # applied later: listed first
+    missing = demo.world.planted["pd-no-agent-assign"]
+    (entry,) = [e for e in pd.iter_all(f"incidents/{missing.item}/log_entries")
+                if e["id"] == missing.log_entry_id]
+    assert entry["agent"] is None and entry["channel"] == {"type": "auto"}
+
+
+def test_an_incidents_own_log_reaches_before_any_window(
+    demo: Sandbox, pd: pagerduty.RestApiV2Client
+) -> None:
+    """`listIncidentLogEntries` without since/until returns the whole log, trigger included,
+    newest first, where a `/log_entries` window opened after the incident's start has none."""
+    case = demo.world.planted["pd-approver-reassign"]
+    entries = list(pd.iter_all(f"incidents/{case.item}/log_entries",
+                               params={"include[]": ["incidents"]}))
+    assert [e["type"] for e in entries][-2:] == ["assign_log_entry", "trigger_log_entry"]
+    assert entries[0]["incident"]["type"] == "incident"
+    windowed = list(pd.iter_all("log_entries", params={"since": "2026-10-15T09:30:00Z",
+                                                       "until": "2026-10-16T00:00:00Z"}))
+    assert {e["type"] for e in windowed if e["incident"]["id"] == case.item} == {
+        "assign_log_entry", "resolve_log_entry"}

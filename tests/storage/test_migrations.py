@@ -258,3 +258,46 @@ def test_0008_adds_the_origin_of_governance_actions_and_keeps_earlier_ones(
             assert connection.scalar(text("SELECT count(*) FROM risk_reviews")) == 1
     finally:
         engine.dispose()
+
+
+def test_upgrading_past_0009_keeps_log_entries_and_events_and_orders_new_ones(
+    blank_url: str,
+) -> None:
+    """0009 adds the same-second order: rows synced before keep their data (no rank: the id
+    breaks ties as before; events at place 0), and new rows can store a rank and a place."""
+    upgrade(blank_url, revision="0008")
+    engine = make_engine(blank_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO pd_log_entries (id, incident_id, type, created_at, assignees, raw, "
+                "synced_at) VALUES ('R1', 'Q1', 'assign_log_entry', '2026-11-02 09:00:00', "
+                "'[]', '{}', '2026-11-02 09:00:00')"))
+            connection.execute(text(
+                "INSERT INTO ownership_events (source_ref, source, item, at, actor_ref, "
+                "actor_kind, from_refs, to_refs, event_type) VALUES ('pagerduty:R1', "
+                "'pagerduty', 'Q1', '2026-11-02 09:00:00', 'pagerduty:P1', 'service', '[]', "
+                "'[]', 'assign_log_entry')"))
+    finally:
+        engine.dispose()
+    upgrade(blank_url)
+    engine = make_engine(blank_url)
+    try:
+        assert _diff(engine) == []
+        with engine.begin() as connection:
+            assert connection.execute(text(
+                "SELECT id, tie_rank FROM pd_log_entries")).all() == [("R1", None)]
+            assert connection.execute(text(
+                "SELECT source_ref, seq FROM ownership_events")).all() == [("pagerduty:R1", 0)]
+            connection.execute(text("UPDATE pd_log_entries SET tie_rank = 2"))
+            assert connection.scalar(text("SELECT tie_rank FROM pd_log_entries")) == 2
+    finally:
+        engine.dispose()
+    engine = make_engine(blank_url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0008")
+        columns = {c["name"] for c in inspect(engine).get_columns("pd_log_entries")}
+        assert "tie_rank" not in columns
+    finally:
+        engine.dispose()
