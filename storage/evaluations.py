@@ -359,6 +359,13 @@ def list_scorecards(session: Session, week: str | None = None) -> list[Scorecard
     return list(session.scalars(query))
 
 
+def workflow_scores(session: Session, workflow: str, weeks: Sequence[str]) -> list[WeekScore]:
+    """The stored scorecards of `workflow` in `weeks`, oldest first (the baseline's input)."""
+    query = (select(Scorecard).where(Scorecard.workflow == workflow, Scorecard.week.in_(weeks))
+             .order_by(Scorecard.week))
+    return [week_score(r) for r in session.scalars(query)]
+
+
 def list_reviews(
     session: Session, workflow: str | None = None, status: str | None = None
 ) -> list[RiskReview]:

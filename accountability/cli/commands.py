@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from accountability import pipeline
 from accountability.cli import tables
+from accountability.cli.baseline_command import add_baseline_command
 from accountability.cli.text import safe_text
 from accountability.clock import system_clock
 from accountability.config.errors import UsageError
@@ -49,6 +50,7 @@ registry_app = typer.Typer(help="Work with the owner registry.", no_args_is_help
 db_app = typer.Typer(help="Manage the project database.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
 app.add_typer(db_app, name="db")
+add_baseline_command(app)
 
 # Piped output (CI logs, files) gets a readable width instead of rich's 80-column default.
 # No `:emoji:` codes: a Jira summary saying ":warning:" prints as written.
