@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from accountability.config.registry_file import load_registry_file  # noqa: E402
 from accountability.usecases import baseline as usecase  # noqa: E402
 from accountability.usecases import databases  # noqa: E402
 from bench import evaluate as ev  # noqa: E402
@@ -45,7 +46,7 @@ SCRIPT = str(Path(sys.executable).with_name("accountability"))
 
 def evaluated_database(args: argparse.Namespace, workdir: Path) -> tuple[str, dict[str, Any]]:
     """The pristine database after one full evaluation, reused when made for these params."""
-    loaded = ev.load_registry_file(ev.REGISTRY)
+    loaded = load_registry_file(ev.REGISTRY)
     world = ev.compile_world(loaded.registry, args.unauthorized_share)
     dbs = ev._sqlite_databases(workdir)
     generated = ev.pristine_for(dbs, world, args, workdir)
@@ -79,7 +80,7 @@ def cli_run(url: str, patch: Path) -> tuple[float, dict[str, Any]]:
 
 
 def in_process_run(url: str) -> float:
-    loaded = ev.load_registry_file(ev.REGISTRY)
+    loaded = load_registry_file(ev.REGISTRY)
     began = time.perf_counter()
     with databases.open_database(url) as factory:
         report = usecase.baseline(factory, loaded, "support", clock=lambda: NOW)

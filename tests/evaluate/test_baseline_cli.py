@@ -38,7 +38,7 @@ REGISTRY = ROOT / "examples" / "registry.yaml"
 NOW = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)
 WEEKS = [f"2026-W{n:02d}" for n in range(40, 48)]
 
-PLANTED = {
+PLANTED: dict[str, list[float]] = {
     "throughput": [50, 10, 80, 30, 20, 70, 40, 60],
     "quality_trend": [0.01, -0.30, 0.05, 0.0, 0.03, -0.05, 0.04, 0.02],
     "exception_rate": [0.14, 0.40, 0.10, 0.22, 0.12, 0.18, 0.16, 0.20],
