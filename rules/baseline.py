@@ -141,7 +141,7 @@ def _breached(value: float, bound: float, direction: Direction) -> bool:
 
 def metric_baseline(metric: Metric, scores: Sequence[WeekScore]) -> MetricBaseline:
     """The baseline of one metric over `scores` (weeks with data, oldest first)."""
-    measured = tuple((s.week, float(v)) for s in scores if (v := metric.read(s)) is not None)
+    measured = tuple((s.week, v) for s in scores if (v := metric.read(s)) is not None)
     numbers = [v for _, v in measured]
     summary = None
     if len(numbers) >= 1:
