@@ -11,6 +11,8 @@ full evaluation (`evaluate --full` as of Monday 2026-11-23, in a child process, 
 * **cli**: the command as a user runs it, in a fresh process (interpreter start and imports
   included), `accountability baseline support --json --patch FILE`, its clock pinned to
   Monday 2026-11-23 08:00 Berlin by libfaketime so the baseline weeks are the data's;
+* **startup**: `accountability --help` the same way — the interpreter and the CLI's imports,
+  which every command pays, for comparison;
 * **in-process**: `usecases.baseline.baseline` plus the patch text, from opening the database
   (its migration check included) to the diff, on the same pinned clock.
 
@@ -79,6 +81,17 @@ def cli_run(url: str, patch: Path) -> tuple[float, dict[str, Any]]:
     return wall, json.loads(done.stdout)
 
 
+def startup_run() -> float:
+    """`accountability --help`: what any command costs before it does anything."""
+    from tests.clock import pinned_env
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACCOUNTABILITY_")}
+    began = time.perf_counter()
+    subprocess.run([SCRIPT, "--help"], env=env | pinned_env(NOW), cwd=ROOT,
+                   capture_output=True, timeout=120, check=True)
+    return time.perf_counter() - began
+
+
 def in_process_run(url: str) -> float:
     loaded = load_registry_file(ev.REGISTRY)
     began = time.perf_counter()
@@ -103,19 +116,25 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     url, prepared = evaluated_database(args, workdir)
     print(f"database: {prepared}", file=sys.stderr)
-    cli, inproc = [], []
+    cli: list[float] = []
+    inproc: list[float] = []
+    startup: list[float] = []
     result: dict[str, Any] = {}
     for _ in range(args.runs):
         load = ev.load_average()
         wall, result = cli_run(url, workdir / "baseline.patch")
         cli.append(wall)
         inproc.append(in_process_run(url))
-        print(f"  cli {wall:.3f} s, in-process {inproc[-1]:.3f} s, load {load}", file=sys.stderr)
+        startup.append(startup_run())
+        print(f"  cli {wall:.3f} s, in-process {inproc[-1]:.3f} s, --help {startup[-1]:.3f} s, "
+              f"load {load}", file=sys.stderr)
     print(f"machine: {ev.machine()}")
     print(f"database: {args.items:,} items, {args.events:,} events, "
           f"{len(result['weeks_with_data'])} baseline weeks ({result['weeks'][0]} – "
           f"{result['weeks'][-1]})")
-    for label, values in (("baseline, CLI process", cli), ("baseline, in-process", inproc)):
+    print(f"load average: {ev.load_average()}")
+    for label, values in (("baseline, CLI process", cli), ("baseline, in-process", inproc),
+                          ("accountability --help (startup only)", startup)):
         print(f"{label}: median {statistics.median(values):.3f} s "
               f"({min(values):.3f} – {max(values):.3f}), {len(values)} runs; target < 2 s "
               f"{'✔' if statistics.median(values) < 2 else '✘'}")

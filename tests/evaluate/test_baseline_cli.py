@@ -205,3 +205,44 @@ def test_patch_adds_a_scorecard_block_a_workflow_lacks(tmp_path: Path) -> None:
     assert _thresholds(new, "onboarding") == _thresholds(original, "onboarding")
     assert new.replace(new[new.index("    scorecard:\n", new.index("  renewals:")):
                            new.index("\n\n", new.index("  renewals:")) + 1], "") == without
+
+
+def test_patch_keeps_line_endings_and_a_missing_last_newline() -> None:
+    """A CRLF registry gets CRLF lines; a file without a final newline keeps lacking it."""
+    from rules import baseline as rules
+
+    original = REGISTRY.read_text(encoding="utf-8")
+    proposal = {"throughput": {"min": 3.0}, "unauthorized_changes": {"max": 0.0}}
+    plain = rules.patched_registry(original, "onboarding", proposal, 2)
+    crlf = rules.patched_registry(original.replace("\n", "\r\n"), "onboarding", proposal, 2)
+    assert crlf == plain.replace("\n", "\r\n")
+    assert rules.patched_registry(original.rstrip("\n"), "onboarding", proposal, 2) == \
+        plain.rstrip("\n")
+    assert _thresholds(plain, "onboarding") == proposal
+    assert parse_registry(plain, "p.yaml").registry.workflows["onboarding"].scorecard \
+        .consecutive_weeks == 2
+
+
+def test_a_metric_the_registry_does_not_guard_is_added(db: str) -> None:
+    """onboarding's registry has no quality_trend threshold: the proposal adds one."""
+    loaded = parse_registry(REGISTRY.read_text(encoding="utf-8"), str(REGISTRY))
+    engine = make_engine(db)
+    with session_scope(session_factory(engine)) as session:
+        store.save_scorecards(session, [
+            score("onboarding", w, quality_trend=q)
+            for w, q in zip(WEEKS[-4:], [0.0, -0.2, 0.1, 0.05], strict=True)], NOW)
+    engine.dispose()
+    with databases.open_database(db) as factory:
+        report = usecase.baseline(factory, loaded, "onboarding", clock=lambda: NOW)
+    assert "quality_trend" not in report.current
+    # sorted -0.2, 0, 0.05, 0.1: p10 h=0.3 → -0.2 + 0.3·0.2 = -0.14 → down to -0.14
+    assert report.proposed["quality_trend"] == {"min": pytest.approx(-0.14)}
+    patched = rules_patch(loaded.text, report)
+    assert _thresholds(patched, "onboarding")["quality_trend"] == {"min": pytest.approx(-0.14)}
+
+
+def rules_patch(text: str, report: usecase.BaselineReport) -> str:
+    from rules import baseline as rules
+
+    return rules.patched_registry(text, report.baseline.workflow, report.proposed,
+                                  report.consecutive_weeks)
