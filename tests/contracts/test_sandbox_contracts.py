@@ -40,6 +40,7 @@ CONTRACTS: dict[tuple[str, str], str] = {
     ("POST", jira_tickets.ISSUE): "jira.create_issue.json",
     ("GET", "/incidents"): "pagerduty.incidents.json",
     ("GET", "/log_entries"): "pagerduty.log_entries.json",
+    ("GET", "/incidents/{id}/log_entries"): "pagerduty.incident_log_entries.json",
     ("GET", "/users"): "pagerduty.users.json",
     ("GET", "/services"): "pagerduty.services.json",
     ("GET", "/escalation_policies"): "pagerduty.escalation_policies.json",
@@ -224,14 +225,16 @@ def test_create_issue_and_find_it(sb: Sandbox, jira: httpx.Client) -> None:
 
 
 def _pd_pages(
-    pd: httpx.Client, endpoint: Endpoint, params: dict[str, Any]
+    pd: httpx.Client, endpoint: Endpoint, params: dict[str, Any],
+    path: dict[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
+    path = path or {}
     offset = 0
     while True:
         query = {**endpoint.params, **params, "limit": pd_connector.PAGE_SIZE, "offset": offset}
         if offset == 0:
             query["total"] = "true"
-        page = _ok(pd.get(endpoint.path, params=query))
+        page = _ok(pd.get(endpoint.path.format(**path), params=query))
         yield page
         records = page[endpoint.records_key]
         offset += len(records)
@@ -262,6 +265,15 @@ def test_log_entries_every_page(pd: httpx.Client) -> None:
         count += len(page["log_entries"])
         assert all(e["incident"]["type"] == "incident" for e in page["log_entries"])
     assert count > 50
+
+
+def test_an_incidents_own_log_every_page(sb: Sandbox, pd: httpx.Client) -> None:
+    incident = sorted(sb.world.incidents)[0]
+    pages = list(_pd_pages(pd, pd_connector.INCIDENT_LOG_ENTRIES, {}, {"id": incident}))
+    for n, page in enumerate(pages):
+        check("pagerduty.incident_log_entries.json", page, f"incident log page {n}")
+    entries = [e for page in pages for e in page["log_entries"]]
+    assert entries and {e["incident"]["id"] for e in entries} == {incident}
 
 
 @pytest.mark.parametrize(
