@@ -376,10 +376,14 @@ def _people(
         matched = ", matched by email" if jira and pd else ""
         people.append(ProposedPerson(
             person_id, name, email, jira, pd,
-            f"seen {appearances} times in {sources}{matched}, {period.label}"))
+            f"seen {appearances} {_times(appearances)} in {sources}{matched}, {period.label}"))
         for account in accounts:
             person_of[account.ref] = person_id
     return people, person_of
+
+
+def _times(n: int) -> str:
+    return "time" if n == 1 else "times"
 
 
 def _sort_name(accounts: Sequence[Account]) -> str:
@@ -540,7 +544,8 @@ def _executors(
                 items[person_of[event.actor]].add(incident.id)
     return [
         ProposedExecutor(person, count, len(items[person]),
-                         f"made {count} ownership changes on {len(items[person])} items, "
+                         f"made {count} ownership change{'' if count == 1 else 's'} on "
+                         f"{len(items[person])} item{'' if len(items[person]) == 1 else 's'}, "
                          f"{period.label}")
         for person, count in sorted(changes.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
@@ -610,6 +615,7 @@ def _automation(
             ident if ref.startswith("jira:") else None,
             ident if ref.startswith("pagerduty:") else None,
             counts[ref],
-            f"non-user agent ({account.name or ref}), {counts[ref]} ownership changes, "
+            f"non-user agent ({account.name or ref}), {counts[ref]} ownership change"
+            f"{'' if counts[ref] == 1 else 's'}, "
             f"{period.label}"))
     return proposals
