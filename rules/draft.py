@@ -151,7 +151,8 @@ class ProposedAutomation:
 
 @dataclass(frozen=True)
 class Draft:
-    """One workflow's proposal; what the data cannot say is in `open_questions`."""
+    """One workflow's proposal. What data cannot say (outcome and risk owner, approvers, a
+    stage nobody holds) is absent here and written as a blank by the caller."""
 
     period: Period
     issues: int
@@ -162,14 +163,6 @@ class Draft:
     decision_points: tuple[ProposedDecisionPoint, ...]
     automation: tuple[ProposedAutomation, ...]
     escalation_policies: tuple[str, ...]
-    open_questions: tuple[str, ...] = field(default=(
-        "outcome owner: who answers for the workflow's result",
-        "risk owner: who decides when the workflow must pause or stop",
-    ))
-
-    @property
-    def empty(self) -> bool:
-        return not self.issues and not self.incidents
 
 
 class NoDataError(ValueError):
@@ -203,7 +196,7 @@ def draft_workflow(
         incidents=len(incidents),
         people=tuple(people),
         stages=tuple(stages),
-        executors=tuple(_executors(issues, incidents, known, person_of, period)),
+        executors=tuple(_executors(issues, incidents, person_of, period)),
         decision_points=tuple(_decision_points(stays, known, person_of, period)),
         automation=tuple(_automation(issues, incidents, known, period)),
         escalation_policies=tuple(sorted(
@@ -396,8 +389,8 @@ def _person_slug(name: str, email: str | None) -> str:
 
 
 def slug(text: str) -> str:
-    """A registry id from free text: lower case, letters, digits and dashes."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    """A registry id from free text: lower case letters, digits and dashes, at most 64."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].rstrip("-")
 
 
 def _unique_id(base: str, taken: set[str]) -> str:
@@ -525,7 +518,6 @@ def _in(at: datetime, period: Period) -> bool:
 def _executors(
     issues: Sequence[IssueHistory],
     incidents: Sequence[IncidentHistory],
-    known: Mapping[str, Account],
     person_of: Mapping[str, str],
     period: Period,
 ) -> list[ProposedExecutor]:
@@ -587,35 +579,32 @@ def _automation(
     known: Mapping[str, Account],
     period: Period,
 ) -> list[ProposedAutomation]:
-    counts: Counter[str] = Counter()
+    """Non-user agents that acted in the period, with how many owners they changed or set."""
+    actors: set[str] = set()
+    changes: Counter[str] = Counter()
     for issue in issues:
         for change in issue.assignee_changes:
             if change.actor and _in(change.at, period):
-                counts[change.actor] += 0  # seen
-                if not known.get(change.actor, Account(change.actor)).human:
-                    counts[change.actor] += 1
-        for status_change in issue.status_changes:
-            if status_change.actor and _in(status_change.at, period):
-                counts[status_change.actor] += 0
+                actors.add(change.actor)
+                changes[change.actor] += 1
+        actors.update(c.actor for c in issue.status_changes if c.actor and _in(c.at, period))
     for incident in incidents:
         for event in incident.events:
-            if event.actor and _in(event.at, period) and event.to is not None:
-                counts[event.actor] += 0
-                if not known.get(event.actor, Account(event.actor)).human:
-                    counts[event.actor] += 1
-    agents = [ref for ref in counts if not known.get(ref, Account(ref)).human]
+            if event.actor and _in(event.at, period):
+                actors.add(event.actor)
+                changes[event.actor] += event.to is not None
+    agents = [ref for ref in actors if not known.get(ref, Account(ref)).human]
     taken: set[str] = set()
     proposals: list[ProposedAutomation] = []
-    for ref in sorted(agents, key=lambda r: (-counts[r], r)):
+    for ref in sorted(agents, key=lambda r: (-changes[r], r)):
         ident = ref.split(":", 1)[1]
         account = known.get(ref, Account(ref))
-        base = slug(account.name or ident) or "agent"
+        count = changes[ref]
         proposals.append(ProposedAutomation(
-            _unique_id(base, taken),
+            _unique_id(slug(account.name or ident) or "agent", taken),
             ident if ref.startswith("jira:") else None,
             ident if ref.startswith("pagerduty:") else None,
-            counts[ref],
-            f"non-user agent ({account.name or ref}), {counts[ref]} ownership change"
-            f"{'' if counts[ref] == 1 else 's'}, "
-            f"{period.label}"))
+            count,
+            f"non-user agent ({account.name or ref}), {count} ownership "
+            f"change{'' if count == 1 else 's'}, {period.label}"))
     return proposals

@@ -19,7 +19,7 @@ from accountability.cli.text import safe_text
 from accountability.clock import Clock, system_clock
 from accountability.config.errors import UsageError
 from accountability.config.settings import load_settings
-from accountability.messages.draft_yaml import render_draft
+from accountability.messages.draft_yaml import TODO, render_draft
 from accountability.sources.jira import open_jira
 from accountability.sources.pagerduty import open_pagerduty
 from accountability.usecases.draft import (
@@ -29,6 +29,7 @@ from accountability.usecases.draft import (
     write_new_file,
 )
 from rules.draft import NoDataError, slug
+from rules.registry.models import ID_PATTERN
 
 out = Console(emoji=False, highlight=False)
 err = Console(stderr=True, emoji=False, highlight=False)
@@ -66,8 +67,9 @@ def registry_draft(
     if out_file.exists():
         raise UsageError(f"{out_file} exists: the draft never overwrites a file")
     workflow_id = workflow or slug((projects or services)[0]) or "workflow"
-    if slug(workflow_id) != workflow_id:
-        raise UsageError(f"--workflow {workflow_id!r}: use lower case letters, digits and dashes")
+    if not ID_PATTERN.fullmatch(workflow_id):
+        raise UsageError(f"--workflow {workflow_id!r} is not a registry id: letters, digits, "
+                         "'-' and '_', at most 64")
     now = _until(until) if until else clock()
     request = DraftRequest(workflow_id, projects, jql, services, period_ending(now, days))
     settings = load_settings()
@@ -82,11 +84,12 @@ def registry_draft(
             jira.close()
         if pagerduty is not None:
             pagerduty.close()
-    write_new_file(out_file, render_draft(result, f"{now:%Y-%m-%d}"))
+    text = render_draft(result, f"{now:%Y-%m-%d}")
+    write_new_file(out_file, text)
     for note in result.notes:
         err.print(f"note: {safe_text(note)}", soft_wrap=True)
     draft = result.draft
-    blanks = render_draft(result, "").count("null  # TODO:")
+    blanks = text.count(TODO)
     out.print(
         f"Draft of '{safe_text(workflow_id)}' written to {safe_text(out_file)}: "
         f"{draft.issues} issues, {draft.incidents} incidents, {len(draft.people)} people, "

@@ -48,9 +48,9 @@ def render_draft(result: DraftResult, written_on: str) -> str:
         f"# Draft registry for workflow {request.workflow!r}, written by "
         f"`accountability registry draft` on {written_on}.",
         _comment(f"Read {period}: " + "; ".join(read) + "."),
-        "# Every proposal carries its evidence as a comment. Each `null  # TODO:` is a question",
-        "# the data cannot answer: `accountability registry validate` refuses this file until",
-        "# a person fills every one of them.",
+        "# Every proposal carries its evidence as a comment. Each null marked TODO is a",
+        "# question the data cannot answer: `accountability registry validate` refuses this",
+        "# file until a person fills every one of them (grep TODO).",
         "version: 1",
         f"organization: {TODO} your organization's name",
     ]
