@@ -24,7 +24,8 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from sqlalchemy.orm import Session
 
 from accountability import pipeline
-from accountability.cli import draft_command, tables
+from accountability.cli import tables
+from accountability.cli.draft_command import register_draft
 from accountability.cli.text import safe_text
 from accountability.clock import system_clock
 from accountability.config.errors import UsageError
@@ -48,7 +49,7 @@ app = typer.Typer(
 registry_app = typer.Typer(help="Work with the owner registry.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the project database.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
-draft_command.register(registry_app)
+register_draft(registry_app)
 app.add_typer(db_app, name="db")
 
 # Piped output (CI logs, files) gets a readable width instead of rich's 80-column default.

@@ -1,9 +1,9 @@
 """`accountability registry draft` (SPEC §12): the first registry, proposed from the data.
 
-Registered on the `registry` sub-app by `register(registry_app)` (one line in `commands.py`), so
-the command lives in its own module. It needs no registry and no database: only the sources'
-credentials, read from the settings exactly as `accountability sync` reads them (a missing one
-exits 2 naming the variable).
+Registered on the `registry` sub-app by `register_draft(registry_app)` (one line in
+`commands.py`), so the command lives in its own module. It needs no registry and no database:
+only the sources' credentials, read from the settings exactly as `accountability sync` reads
+them (a missing one exits 2 naming the variable).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ clock: Clock = system_clock
 """Where "now" comes from when `--until` is not given (tests replace it)."""
 
 
-def register(app: typer.Typer) -> None:
+def register_draft(app: typer.Typer) -> None:
+    """Add `draft` to the `registry` sub-app (commands.py's one line for this module)."""
     app.command("draft")(registry_draft)
 
 
