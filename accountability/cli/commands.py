@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from accountability import pipeline
 from accountability.cli import reset_command, tables
+from accountability.cli.draft_command import register_draft
 from accountability.cli.text import safe_text
 from accountability.clock import system_clock
 from accountability.config.errors import UsageError
@@ -48,6 +49,7 @@ app = typer.Typer(
 registry_app = typer.Typer(help="Work with the owner registry.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the project database.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
+register_draft(registry_app)
 app.add_typer(db_app, name="db")
 app.command("reset")(reset_command.reset)
 
