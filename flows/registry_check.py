@@ -33,6 +33,12 @@ def write_map(loaded: LoadedRegistry, workflow: str, out_dir: str) -> str:
     return str(maps.write_escalation_map(loaded, workflow, target))
 
 
+@task
+def record_write(database_url: str, loaded: LoadedRegistry, workflow: str) -> str | None:
+    """The reset tracker's "map published" reads these records (`map_writes`)."""
+    return maps.record_map_write(database_url, loaded, workflow, "registry-check")
+
+
 @flow(name="registry-check", log_prints=True)
 def registry_check(registry_path: str | None = None, out_dir: str = "maps") -> dict[str, str]:
     """Validate, record and publish; an invalid registry fails the run and writes nothing."""
@@ -40,8 +46,10 @@ def registry_check(registry_path: str | None = None, out_dir: str = "maps") -> d
     loaded = load(registry_path or str(settings.registry))
     record(settings.database_url, loaded)
     maps = {wf: write_map(loaded, wf, out_dir) for wf in loaded.registry.workflows}
+    notes = [note for wf in maps if (note := record_write(settings.database_url, loaded, wf))]
     lines = [f"# Registry {loaded.content_hash[:12]}", ""]
     lines += [f"- warning: {w}" for w in loaded.warnings] or ["No warnings."]
+    lines += [f"- note: {note}" for note in notes]
     lines += ["", "| workflow | escalation map |", "|---|---|"]
     lines += [f"| {wf} | {path} |" for wf, path in maps.items()]
     create_markdown_artifact("\n".join(lines), key="registry-check")

@@ -39,6 +39,7 @@ from typing import Final
 from rules.facts import Finding, ReviewState, WeekScore
 from rules.metrics import METRICS, Metric, Value, metric, plain_number
 from rules.registry import Registry, Threshold, Workflow
+from rules.reset import ResetTracker, reset_week, running
 from rules.weeks import monday, shift_week, week_bounds, weeks_between
 
 TREND_WEEKS: Final = 8
@@ -106,6 +107,8 @@ class DigestInputs:
     findings: Sequence[Finding] = ()
     dead_alerts: Sequence[DeadAlert] = ()
     registry_warnings: Sequence[str] = ()
+    reset: ResetTracker | None = None
+    """The 30-day reset's checklist as of `now`, when the registry has a reset (SPEC §12)."""
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -269,6 +272,10 @@ class Digest:
     dead_alerts: tuple[DeadAlertLine, ...]
     dead_total: int
     counts: dict[str, int] = field(default_factory=dict)
+    reset: ResetTracker | None = None
+    """The reset's checklist, only while the reset runs in the digest week (SPEC §12)."""
+    reset_week: int | None = None
+    """Which reset week (1-4) the digest week is."""
 
     @property
     def summary(self) -> str:
@@ -345,6 +352,9 @@ def build_digest(registry: Registry, inputs: DigestInputs) -> Digest:
     counts["no_data"] = sum(1 for w in workflows if not w.has_data)
     counts["no_decision"] = sum(1 for w in workflows if w.no_decision)
     counts["reviews_open"] = len(reviews)
+    first_day, last_day = monday(week), monday(week) + timedelta(days=6)
+    shown = (inputs.reset if inputs.reset is not None
+             and running(registry.reset, first_day, last_day) else None)
     return Digest(
         organization=registry.organization,
         week=week,
@@ -365,6 +375,8 @@ def build_digest(registry: Registry, inputs: DigestInputs) -> Digest:
         dead_alerts=tuple(_dead_line(a) for a in dead[:TOP_DEAD]),
         dead_total=len(dead),
         counts=counts,
+        reset=shown,
+        reset_week=reset_week(shown.started, first_day) if shown is not None else None,
     )
 
 

@@ -13,6 +13,7 @@ from datetime import date
 
 from rules.metrics import metric
 from rules.registry import Registry, Workflow
+from rules.reset import reset_week
 from rules.sources import spec
 
 STAGE_OWNER = "stage-owner"
@@ -90,6 +91,9 @@ class EscalationMap:
     thresholds: tuple[ThresholdView, ...]
     consecutive_weeks: int
     sources: tuple[str, ...]
+    reset_week: int | None = None
+    """The 30-day reset week (1-4) when this workflow's reset is running on `as_of`."""
+    reset_started: date | None = None
 
 
 def build_escalation_map(registry: Registry, workflow_id: str, today: date) -> EscalationMap:
@@ -99,6 +103,7 @@ def build_escalation_map(registry: Registry, workflow_id: str, today: date) -> E
         known = ", ".join(sorted(registry.workflows)) or "none"
         raise UnknownWorkflowError(f"unknown workflow '{workflow_id}' (known: {known})")
     party = _PartyResolver(registry)
+    reset = registry.reset if registry.reset and registry.reset.workflow == workflow_id else None
     return EscalationMap(
         organization=registry.organization,
         workflow_id=workflow_id,
@@ -116,6 +121,8 @@ def build_escalation_map(registry: Registry, workflow_id: str, today: date) -> E
         thresholds=_thresholds(workflow),
         consecutive_weeks=workflow.scorecard.consecutive_weeks,
         sources=_sources(workflow),
+        reset_week=reset_week(reset.started, today) if reset else None,
+        reset_started=reset.started if reset else None,
     )
 
 

@@ -61,3 +61,15 @@ def may_decide(registry: Registry, person: str, workflow: str) -> str | None:
         return None
     return (f"only the outcome owner of '{workflow}' or leadership may record a decision: "
             f"{_names(registry, allowed)}")
+
+
+def may_confirm_reset(registry: Registry, person: str) -> str | None:
+    """A 30-day reset item such as decision rights (SPEC §12): leadership only, since it is
+    leadership that confirms who decides what in the focus workflow."""
+    unknown = _known(registry, person)
+    if unknown:
+        return unknown
+    allowed = registry.expand(registry.leadership)
+    if person in allowed:
+        return None
+    return f"only leadership may confirm a reset item: {_names(registry, allowed)}"

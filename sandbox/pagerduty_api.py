@@ -265,13 +265,14 @@ class PDRenderer:
             "self": f"{self.base}/log_entries/{entry.id}",
             "html_url": f"{catalog.PD_HTML}/incidents/{incident.id}/log_entries/{entry.id}",
             "created_at": self.ts(entry.created),
-            "agent": self.ref(entry.agent) if entry.agent else None,
             "channel": {"type": entry.channel},
             "service": self.ref(("service_reference", incident.service_id)),
             "incident": self.incident_ref(incident),
             "teams": [],
             "contexts": [],
         }
+        if entry.agent:  # no agent: the key is absent (the document marks it optional, not null)
+            body["agent"] = self.ref(entry.agent)
         if entry.type in ASSIGNING:
             body["assignees"] = [self.ref(("user_reference", a)) for a in entry.assignees]
         if entry.type == "trigger_log_entry":

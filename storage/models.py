@@ -57,6 +57,7 @@ DECISIONS = ("continue", "stabilize", "pause", "stop")
 ALERT_CHANNELS = CHANNEL_NAMES  # a new channel changes this CHECK: it needs a migration
 ALERT_STATUSES = ("pending", "sending", "sent", "dead")
 EVENT_SOURCES = ("jira", "pagerduty")
+RESET_CONFIRMABLE = ("decision-rights",)
 ACTOR_KINDS = ("user", "service", "escalation_policy", "integration", "automation", "unknown")
 
 
@@ -374,6 +375,49 @@ class Decision(Base):
     os_user: Mapped[str | None] = mapped_column(String)
     host: Mapped[str | None] = mapped_column(String)
     flow_run_id: Mapped[str | None] = mapped_column(String)
+
+
+class ResetConfirmation(Base):
+    """A leader's confirmation of a 30-day reset item (SPEC §12), append-only.
+
+    Only `decision-rights` is confirmed by hand; the other items are computed from data. The
+    reset it belongs to is its `workflow` and `started` Monday, so a later reset of the same
+    workflow starts unconfirmed. `by` is the `--by` leader; `os_user`, `host` and
+    `flow_run_id` the process that recorded it (`accountability.origin`)."""
+
+    __tablename__ = "reset_confirmations"
+    __table_args__ = (
+        Index("ix_reset_confirmations_workflow_started", "workflow", "started"),
+        CheckConstraint(_one_of("item", RESET_CONFIRMABLE), name="item"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workflow: Mapped[str] = mapped_column(String)
+    started: Mapped[date] = mapped_column(Date)
+    item: Mapped[str] = mapped_column(String)
+    by: Mapped[str] = mapped_column(String)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    os_user: Mapped[str | None] = mapped_column(String)
+    host: Mapped[str | None] = mapped_column(String)
+    flow_run_id: Mapped[str | None] = mapped_column(String)
+
+
+class MapWrite(Base):
+    """An escalation map written to disk (`accountability map`, the registry-check flow).
+
+    The reset's week-1 item "map published" is read from these rows rather than from file
+    times: a map may be written anywhere (a wiki folder, a share), and a stored row says which
+    registry version it showed."""
+
+    __tablename__ = "map_writes"
+    __table_args__ = (Index("ix_map_writes_workflow_written_at", "workflow", "written_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workflow: Mapped[str] = mapped_column(String)
+    registry_hash: Mapped[str] = mapped_column(String)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    writer: Mapped[str] = mapped_column(String)
+    """What wrote it: `map` (the command) or `registry-check` (the flow)."""
 
 
 # --- delivery -------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from sqlalchemy.orm import Session
 
 from accountability import pipeline
-from accountability.cli import tables
+from accountability.cli import reset_command, tables
 from accountability.cli.baseline_command import add_baseline_command
+from accountability.cli.draft_command import register_draft
 from accountability.cli.text import safe_text
 from accountability.clock import system_clock
 from accountability.config.errors import UsageError
@@ -49,7 +50,9 @@ app = typer.Typer(
 registry_app = typer.Typer(help="Work with the owner registry.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the project database.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
+register_draft(registry_app)
 app.add_typer(db_app, name="db")
+app.command("reset")(reset_command.reset)
 add_baseline_command(app)
 
 # Piped output (CI logs, files) gets a readable width instead of rich's 80-column default.
@@ -95,9 +98,13 @@ def escalation_map(
     registry: RegistryOption = None,
 ) -> None:
     """Write the one-page escalation map of a workflow as HTML."""
-    loaded = load_registry_file(registry or load_settings().registry)
+    settings = load_settings()
+    loaded = load_registry_file(registry or settings.registry)
     target = out_file or Path(f"escalation-map-{workflow}.html")
     maps.write_escalation_map(loaded, workflow, target)
+    note = maps.record_map_write(settings.database_url, loaded, workflow, "map")  # §12 reset
+    if note:
+        err.print(f"note: {safe_text(note)}", highlight=False, soft_wrap=True)
     out.print(f"Escalation map of '{safe_text(workflow)}' written to {safe_text(target)}",
               highlight=False)
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
 from accountability.clock import Clock, system_clock
 from accountability.messages.pages import render_escalation_map
 from accountability.private_files import write_private
 from accountability.usecases.paths import inside
 from rules.escalation_map import build_escalation_map
 from rules.registry import LoadedRegistry
+from storage import engine as storage_engine
+from storage import migrate
+from storage import resets as reset_store
+from storage.errors import StorageError
 
 
 def today_in(loaded: LoadedRegistry, clock: Clock = system_clock) -> date:
@@ -36,3 +43,31 @@ def write_escalation_map(
     html = render_escalation_map(view, loaded.content_hash)
     # Atomic (never a half-written page) and 0600: the map names people and their contacts.
     return write_private(target, html)
+
+
+def record_map_write(
+    database_url: str, loaded: LoadedRegistry, workflow: str, writer: str,
+    clock: Clock = system_clock,
+) -> str | None:
+    """Record that the map of `workflow` was written (the 30-day reset's week-1 item reads it);
+    None when recorded, else a note saying why not.
+
+    A map needs no database, so a missing or unmigrated one is a note, never a failure, and a
+    SQLite file that does not exist is not created just to hold this row."""
+    try:
+        url = make_url(database_url)
+        database = storage_engine.sqlite_file(url) if url.get_backend_name() == "sqlite" else None
+    except (SQLAlchemyError, ValueError) as exc:
+        return f"map write not recorded: {exc}"
+    if database is not None and not database.exists():
+        return f"map write not recorded: no database at {database} (accountability db upgrade)"
+    engine = storage_engine.make_engine(database_url)
+    try:
+        migrate.check_schema(engine)
+        with storage_engine.session_scope(storage_engine.session_factory(engine)) as session:
+            reset_store.record_map_write(session, workflow, loaded.content_hash, clock(), writer)
+    except (StorageError, SQLAlchemyError) as exc:
+        return f"map write not recorded: {exc}"
+    finally:
+        engine.dispose()
+    return None

@@ -487,6 +487,26 @@ class Delegation(_Model):
     reason: str | None = None
 
 
+def _monday(day: date) -> date:
+    if day.weekday() != 0:
+        raise ValueError(
+            f"{day.isoformat()} is a {day.strftime('%A')}: a reset starts on a Monday "
+            "(weeks 1 to 4 follow from it)"
+        )
+    return day
+
+
+class Reset(_Model):
+    """The 30-day reset under way (SPEC §12): its focus workflow and the Monday it started.
+
+    `started` is a day of the registry's time zone; week N of the reset runs from
+    `started + 7(N-1)` to the Sunday six days later. That the workflow exists is checked in
+    `validate.py`, with the other cross-references."""
+
+    workflow: Text
+    started: Annotated[date, AfterValidator(_monday)]
+
+
 class Registry(_Model):
     version: Literal[1]
     organization: Text
@@ -497,6 +517,10 @@ class Registry(_Model):
     automation: list[Automation] = []
     workflows: dict[str, Workflow]
     delegations: list[Delegation] = []
+    reset: Reset | None = None
+    """The 30-day reset under way, if any (SPEC §12)."""
+    next: Text | None = None
+    """Week 4 of the reset: the workflow to focus on next (a workflow id)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -154,6 +154,7 @@ class _Checker:
             _WorkflowChecker(self, wf).run()
         self._sources()
         self._delegations()
+        self._reset()
 
     # -- helpers
 
@@ -412,6 +413,26 @@ class _Checker:
                     f"overlaps the delegation from "
                     f"{a.starts} to {a.ends} of the same decision to '{b.grantee}'",
                 )
+
+    def _reset(self) -> None:
+        """`reset.workflow` and `next` name workflows of this registry (SPEC §12)."""
+        known = self.names.workflows
+        reset = self.reg.reset
+        if reset is not None and reset.workflow not in known:
+            self._add(
+                "error",
+                ("reset", "workflow"),
+                f"unknown workflow '{reset.workflow}': the reset focuses on a workflow of "
+                "this registry" + _suggest(reset.workflow, known),
+            )
+        following = self.reg.next
+        if following is not None and following not in known:
+            self._add(
+                "error",
+                ("next",),
+                f"unknown workflow '{following}': next names the workflow to focus on after "
+                "the reset" + _suggest(following, known),
+            )
 
     def _grantor_holds(self, loc: Loc, grantor: str, wf_id: str, decision_id: str) -> None:
         """Only someone who holds `approves` can delegate it (SPEC §3)."""

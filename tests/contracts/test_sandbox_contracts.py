@@ -9,7 +9,10 @@ disagree, the document wins and the sandbox is what changes.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +34,9 @@ HERE = Path(__file__).parent
 SINCE = datetime(2026, 9, 1, tzinfo=UTC)
 UNTIL = datetime(2027, 2, 1, tzinfo=UTC)
 
+COMMON = {"jira.common.json", "jira_dc.common.json", "pagerduty.common.json"}
+ERRORS = "https://accountability.invalid/contracts/jira.common.json#/$defs/ErrorCollection"
+
 #: (method, path) the product calls -> its contract. A new endpoint needs a line here and a schema.
 CONTRACTS: dict[tuple[str, str], str] = {
     ("GET", jira_connector.MYSELF): "jira.myself.json",
@@ -38,8 +44,15 @@ CONTRACTS: dict[tuple[str, str], str] = {
     ("POST", "/rest/api/3/changelog/bulkfetch"): "jira.changelog_bulkfetch.json",
     ("GET", "/rest/api/3/issue/{id}/changelog"): "jira.issue_changelog.json",
     ("POST", jira_tickets.ISSUE): "jira.create_issue.json",
+    ("GET", jira_connector.SERVER_INFO): "jira.server_info.json",
+    ("POST", jira_connector.JQL_PARSE): "jira.jql_parse.json",
+    ("GET", jira_connector.ISSUE): "jira.issue.json",
+    ("GET", jira_connector.DC_MYSELF): "jira_dc.myself.json",
+    ("POST", jira_connector.DC_SEARCH_PATH): "jira_dc.search.json",
+    ("GET", jira_connector.DC_ISSUE): "jira_dc.issue_changelog.json",
     ("GET", "/incidents"): "pagerduty.incidents.json",
     ("GET", "/log_entries"): "pagerduty.log_entries.json",
+    ("GET", "/incidents/{id}/log_entries"): "pagerduty.incident_log_entries.json",
     ("GET", "/users"): "pagerduty.users.json",
     ("GET", "/services"): "pagerduty.services.json",
     ("GET", "/escalation_policies"): "pagerduty.escalation_policies.json",
@@ -64,7 +77,11 @@ def validator(name: str) -> Draft202012Validator:
 
 
 def check(name: str, body: Any, where: str) -> None:
-    errors = sorted(validator(name).iter_errors(body), key=lambda e: list(e.absolute_path))
+    if name == ERRORS:
+        schema_validator = Draft202012Validator({"$ref": ERRORS}, registry=REGISTRY)
+    else:
+        schema_validator = validator(name)
+    errors = sorted(schema_validator.iter_errors(body), key=lambda e: list(e.absolute_path))
     assert not errors, f"{where} breaks {name}:\n" + "\n".join(
         f"  at {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:300]}"
         for e in errors[:20]
@@ -220,18 +237,141 @@ def test_create_issue_and_find_it(sb: Sandbox, jira: httpx.Client) -> None:
     assert page["issues"][0]["key"] == created["key"]
 
 
+def test_server_info_cloud(jira: httpx.Client) -> None:
+    body = _ok(jira.get(jira_connector.SERVER_INFO))
+    check("jira.server_info.json", body, "GET /rest/api/2/serverInfo (Cloud)")
+    assert body["deploymentType"] == "Cloud"
+
+
+def test_jql_parse_strict(sb: Sandbox, jira: httpx.Client) -> None:
+    """The registry check's call: valid and invalid queries together, in order."""
+    project = sorted(sb.world.projects)[0]
+    queries = [
+        jira_connector.build_jql(sorted(sb.world.projects), None, SINCE, UNTIL),
+        f'project = "{project}" AND labels = "x" ORDER BY created ASC',
+        "project = ",
+        "universe = 42",
+        f'project = "{project}" AND status = "No such status"',
+    ]
+    body = _ok(jira.post(jira_connector.JQL_PARSE, params={"validation": "strict"},
+                         json={"queries": queries}))
+    check("jira.jql_parse.json", body, "POST /jql/parse?validation=strict")
+    assert [q["query"] for q in body["queries"]] == queries
+    assert not body["queries"][0].get("errors") and body["queries"][3]["errors"]
+
+
+def test_issue_exists_and_missing(sb: Sandbox, jira: httpx.Client) -> None:
+    """`_issue_exists`: 200 for an issue, 404 with an error body for one that is gone."""
+    issue = _all_issues(sb, jira)[0]
+    found = _ok(jira.get(jira_connector.ISSUE.format(id=issue["id"]),
+                         params={"fields": "updated"}))
+    check("jira.issue.json", found, f"GET /issue/{issue['id']}")
+    gone = jira.get(jira_connector.ISSUE.format(id="99999999"), params={"fields": "updated"})
+    assert gone.status_code == 404
+    check(ERRORS, gone.json(), "GET /issue/99999999 (404)")
+
+
+# --- Jira Data Center (SandboxConfig(data_center=True)) --------------------------------------
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        SandboxConfig(seed=7, mode="demo", data_center=True),
+        SandboxConfig(seed=3, mode="scale", issues=400, incidents=300, data_center=True),
+    ],
+    ids=["dc-demo", "dc-scale"],
+)
+def dc_sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    with serve_sandbox(request.param) as sandbox:
+        sandbox.mutate(12, seed=5)
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def dc(dc_sb: Sandbox) -> Iterator[httpx.Client]:
+    creds = dc_sb.credentials
+    with httpx.Client(
+        base_url=creds["JIRA_URL"],
+        headers={"Accept": "application/json", "Authorization": f"Bearer {creds['JIRA_PAT']}"},
+        verify=dc_sb.ssl_context(),
+        timeout=60,
+    ) as client:
+        yield client
+
+
+def _dc_issues(dc_sb: Sandbox, dc: httpx.Client, page_size: int) -> list[dict[str, Any]]:
+    """Every page of `POST /rest/api/2/search` as `_dc_search` walks it (startAt to total)."""
+    jql = jira_connector.build_jql(sorted(dc_sb.world.projects), None, SINCE, UNTIL)
+    issues: list[dict[str, Any]] = []
+    start = 0
+    while True:
+        page = _ok(dc.post(jira_connector.DC_SEARCH_PATH, json={
+            "jql": jql, "fields": list(JIRA_FIELDS), "startAt": start, "maxResults": page_size}))
+        check("jira_dc.search.json", page, f"DC search at {start}")
+        assert page["startAt"] == start
+        issues.extend(page["issues"])
+        start += len(page["issues"])
+        if not page["issues"] or start >= page["total"]:
+            return issues
+
+
+def test_dc_server_info(dc_sb: Sandbox) -> None:
+    """Anonymous, as the client's first call may be."""
+    url = dc_sb.credentials["JIRA_URL"].rstrip("/") + jira_connector.SERVER_INFO
+    body = _ok(httpx.get(url, verify=dc_sb.ssl_context(), timeout=60))
+    check("jira.server_info.json", body, "GET /rest/api/2/serverInfo (Data Center)")
+    assert body["deploymentType"] == "Server"
+
+
+def test_dc_myself(dc: httpx.Client) -> None:
+    check("jira_dc.myself.json", _ok(dc.get(jira_connector.DC_MYSELF)), "GET /rest/api/2/myself")
+
+
+def test_dc_search_every_page(dc_sb: Sandbox, dc: httpx.Client) -> None:
+    issues = _dc_issues(dc_sb, dc, 50)
+    assert len(issues) > 50
+    assert all(set(JIRA_FIELDS) <= set(issue["fields"]) for issue in issues)
+    # the cap: asked for more than 1000, Data Center answers (and echoes) 1000
+    jql = jira_connector.build_jql(sorted(dc_sb.world.projects), None, SINCE, UNTIL)
+    page = _ok(dc.post(jira_connector.DC_SEARCH_PATH, json={
+        "jql": jql, "fields": list(JIRA_FIELDS), "maxResults": 5000}))
+    check("jira_dc.search.json", page, "DC search maxResults=5000")
+    assert page["maxResults"] == jira_connector.DC_SEARCH_MAX
+
+
+def test_dc_issue_changelog_every_issue(dc_sb: Sandbox, dc: httpx.Client) -> None:
+    issues = _dc_issues(dc_sb, dc, jira_connector.DC_SEARCH_MAX)
+    stride = 1 if len(issues) < 1000 else 7
+    histories = 0
+    for issue in issues[::stride]:
+        body = _ok(dc.get(jira_connector.DC_ISSUE.format(id=issue["id"]),
+                          params={"expand": "changelog", "fields": "updated"}))
+        check("jira_dc.issue_changelog.json", body, f"DC issue {issue['key']}?expand=changelog")
+        changelog = body["changelog"]
+        assert changelog["total"] == len(changelog["histories"])
+        histories += len(changelog["histories"])
+    assert histories > 0
+    gone = dc.get(jira_connector.DC_ISSUE.format(id="99999999"),
+                  params={"expand": "changelog", "fields": "updated"})
+    assert gone.status_code == 404
+    check(ERRORS, gone.json(), "DC GET /issue/99999999 (404)")
+
+
 # --- PagerDuty ------------------------------------------------------------------------------
 
 
 def _pd_pages(
-    pd: httpx.Client, endpoint: Endpoint, params: dict[str, Any]
+    pd: httpx.Client, endpoint: Endpoint, params: dict[str, Any],
+    path: dict[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
+    path = path or {}
     offset = 0
     while True:
         query = {**endpoint.params, **params, "limit": pd_connector.PAGE_SIZE, "offset": offset}
         if offset == 0:
             query["total"] = "true"
-        page = _ok(pd.get(endpoint.path, params=query))
+        page = _ok(pd.get(endpoint.path.format(**path), params=query))
         yield page
         records = page[endpoint.records_key]
         offset += len(records)
@@ -262,6 +402,15 @@ def test_log_entries_every_page(pd: httpx.Client) -> None:
         count += len(page["log_entries"])
         assert all(e["incident"]["type"] == "incident" for e in page["log_entries"])
     assert count > 50
+
+
+def test_an_incidents_own_log_every_page(sb: Sandbox, pd: httpx.Client) -> None:
+    incident = sorted(sb.world.incidents)[0]
+    pages = list(_pd_pages(pd, pd_connector.INCIDENT_LOG_ENTRIES, {}, {"id": incident}))
+    for n, page in enumerate(pages):
+        check("pagerduty.incident_log_entries.json", page, f"incident log page {n}")
+    entries = [e for page in pages for e in page["log_entries"]]
+    assert entries and {e["incident"]["id"] for e in entries} == {incident}
 
 
 @pytest.mark.parametrize(
@@ -295,26 +444,76 @@ def test_events_enqueue(sb: Sandbox) -> None:
 # --- coverage of the contracts --------------------------------------------------------------
 
 
+CONNECTORS = (jira_connector, jira_tickets, pd_connector)
+_PATH = re.compile(r"^/[A-Za-z0-9_{}/.-]+$")
+
+
 def _connector_endpoints() -> set[tuple[str, str]]:
+    """(method, path) of every module-level `Endpoint` of the connectors."""
     found: set[tuple[str, str]] = set()
-    for module in (jira_connector, pd_connector):
+    for module in CONNECTORS:
         for value in vars(module).values():
             if isinstance(value, Endpoint):
                 found.add((value.method, value.path))
     return found
 
 
+def _connector_paths() -> set[str]:
+    """Every path the connectors can call, however it is written down: module-level string
+    constants (`MYSELF`, `DC_*`, `JQL_PARSE`, `SERVER_INFO`, `ISSUE`, ...) and any path
+    literal in the source, including `Endpoint`s built inside methods."""
+    found = {value for module in CONNECTORS for name, value in vars(module).items()
+             if not name.startswith("__") and isinstance(value, str) and _PATH.match(value)}
+    for module in CONNECTORS:
+        tree = ast.parse(inspect.getsource(module))
+        found |= {node.value for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and _PATH.match(node.value)}
+    return found
+
+
+def _calls_in_methods() -> set[tuple[str, str]]:
+    """(method, path) of `Endpoint("X", CONST, ...)` and `self._call("X", CONST, ...)` written
+    inside functions, the constant resolved in its module."""
+    found: set[tuple[str, str]] = set()
+    for module in CONNECTORS:
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if not isinstance(node, ast.Call) or len(node.args) < 2:
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else (
+                func.attr if isinstance(func, ast.Attribute) else "")
+            method, target = node.args[0], node.args[1]
+            if name not in ("Endpoint", "_call") or not (
+                    isinstance(method, ast.Constant) and isinstance(method.value, str)):
+                continue
+            if isinstance(target, ast.Name) and isinstance(vars(module).get(target.id), str):
+                found.add((method.value, vars(module)[target.id]))
+            elif isinstance(target, ast.Constant) and isinstance(target.value, str):
+                found.add((method.value, target.value))
+    return found
+
+
 def test_every_connector_endpoint_has_a_contract() -> None:
-    endpoints = _connector_endpoints()
-    assert len(endpoints) >= 8
+    endpoints = _connector_endpoints() | _calls_in_methods()
+    assert len(endpoints) >= 12
+    assert {("GET", jira_connector.SERVER_INFO), ("POST", jira_connector.JQL_PARSE),
+            ("POST", jira_connector.DC_SEARCH_PATH)} <= endpoints
     missing = sorted(endpoints - set(CONTRACTS))
     assert not missing, f"endpoints without a contract in tests/contracts: {missing}"
 
 
+def test_every_connector_path_has_a_contract() -> None:
+    paths = _connector_paths()
+    assert {jira_connector.ISSUE, jira_connector.DC_ISSUE, jira_connector.DC_MYSELF} <= paths
+    missing = sorted(paths - {path for _, path in CONTRACTS})
+    assert not missing, f"paths without a contract in tests/contracts: {missing}"
+
+
 def test_every_contract_exists_and_names_its_source() -> None:
-    for name in {*CONTRACTS.values(), "jira.common.json", "pagerduty.common.json"}:
+    for name in {*CONTRACTS.values(), *COMMON}:
         schema = json.loads((HERE / name).read_text())
         Draft202012Validator.check_schema(schema)
         assert "Source: " in schema["$comment"], name
     listed = {p.name for p in HERE.glob("*.json")}
-    assert listed == {*CONTRACTS.values(), "jira.common.json", "pagerduty.common.json"}
+    assert listed == {*CONTRACTS.values(), *COMMON}

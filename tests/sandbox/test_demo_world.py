@@ -278,14 +278,16 @@ def test_every_agent_kind_pagerduty_sends_is_in_the_demo(world: World) -> None:
     kinds, services, no agent, a service timeout, same-second entries whose ids sort against
     their order."""
     kinds = {e.agent[0] if e.agent else None for e in world.log_entries.values()}
-    assert {"user_reference", "service_reference", "escalation_policy_reference", None,
+    assert {"user_reference", "service_reference", None,
             "events_api_v2_inbound_integration_reference",
             "generic_events_api_inbound_integration_reference",
             "generic_email_inbound_integration_reference",
             "nagios_inbound_integration_reference"} <= kinds
     timeouts = {e.agent[0] for e in world.log_entries.values()
                 if e.channel == "timeout" and e.agent}
-    assert {"service_reference", "escalation_policy_reference"} <= timeouts
+    # Timeout escalations come from the service, as PagerDuty's document says (`Channel`):
+    # the product still reads a policy agent (tests/rules/test_pagerduty_agents.py).
+    assert timeouts == {"service_reference"}
     bot = world.planted["pd-triage-bot"]
     log = world.incidents[bot.item].log
     escalate = next(e for e in log if e.id == bot.log_entry_id)

@@ -33,6 +33,8 @@ EXPECTED_TABLES = {
     "digest_sends",
     "jira_issue_workflows",
     "alert_breakers",
+    "reset_confirmations",
+    "map_writes",
 }
 
 
@@ -299,5 +301,43 @@ def test_upgrading_past_0009_keeps_log_entries_and_events_and_orders_new_ones(
             command.downgrade(alembic_config(connection), "0008")
         columns = {c["name"] for c in inspect(engine).get_columns("pd_log_entries")}
         assert "tie_rank" not in columns
+    finally:
+        engine.dispose()
+
+
+def test_0010_adds_the_reset_tables_empty_and_keeps_decisions(blank_url: str) -> None:
+    """0010 adds `reset_confirmations` and `map_writes`, empty, beside decisions recorded
+    before; a confirmation of an item the tracker does not know is refused by the CHECK; a
+    downgrade removes only the two tables."""
+    upgrade(blank_url, revision="0009")
+    engine = make_engine(blank_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO decisions (workflow, week, decision, by, note, recorded_at) "
+                "VALUES ('support', '2026-W46', 'pause', 'dana', NULL, '2026-11-23 08:00:00')"))
+    finally:
+        engine.dispose()
+    upgrade(blank_url)
+    engine = make_engine(blank_url)
+    try:
+        assert _diff(engine) == []
+        with engine.begin() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM reset_confirmations")) == 0
+            assert connection.scalar(text("SELECT count(*) FROM map_writes")) == 0
+            assert connection.scalar(text("SELECT count(*) FROM decisions")) == 1
+            connection.execute(text(
+                "INSERT INTO reset_confirmations (workflow, started, item, by, at) VALUES "
+                "('support', '2026-11-30', 'decision-rights', 'dana', '2026-12-08 09:00:00')"))
+        with pytest.raises(Exception, match="(?i)check"), engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO reset_confirmations (workflow, started, item, by, at) VALUES "
+                "('support', '2026-11-30', 'owners', 'dana', '2026-12-08 09:00:00')"))
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0009")
+        tables = set(inspect(engine).get_table_names())
+        assert {"reset_confirmations", "map_writes"}.isdisjoint(tables)
+        with engine.begin() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM decisions")) == 1
     finally:
         engine.dispose()

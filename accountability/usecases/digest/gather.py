@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from accountability.usecases import reset
 from connectors.text import one_line, safe_url
 from rules.digest import TREND_WEEKS, DeadAlert, DecisionRecord, DigestInputs
 from rules.facts import Finding as FindingFact
 from rules.facts import WeekScore
 from rules.registry import LoadedRegistry, RegistryIssue
-from rules.weeks import shift_week, week_bounds, weeks_between
+from rules.reset import ResetTracker, build_tracker, local_day, running
+from rules.weeks import monday, shift_week, week_bounds, weeks_between
 from storage import digests as store
 from storage import evaluations, outbox
 from storage.models import AlertOutbox, Decision, Finding, Scorecard
@@ -59,7 +61,23 @@ def gather(
         findings=[finding(row, base) for row in rows],
         dead_alerts=[dead_alert(row) for row in outbox.dead_alerts(session)],
         registry_warnings=[warning(issue) for issue in loaded.warnings],
+        reset=_reset(session, loaded, week, now),
     )
+
+
+def _reset(
+    session: Session, loaded: LoadedRegistry, week: str, now: datetime
+) -> ResetTracker | None:
+    """The reset's checklist as it stands now, when a reset runs in the digest week (like the
+    risk reviews, a past week's digest shows today's state)."""
+    registry = loaded.registry
+    first = monday(week)
+    if not running(registry.reset, first, first + timedelta(days=6)):
+        return None
+    tracker = build_tracker(registry, reset.gather_facts(session, registry,
+                                                         local_day(now, registry)))
+    return replace(tracker, lines=tuple(
+        replace(line, evidence=one_line(line.evidence, REASON_LIMIT)) for line in tracker.lines))
 
 
 def week_score(row: Scorecard) -> WeekScore:
