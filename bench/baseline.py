@@ -41,6 +41,7 @@ from accountability.config.registry_file import load_registry_file  # noqa: E402
 from accountability.usecases import baseline as usecase  # noqa: E402
 from accountability.usecases import databases  # noqa: E402
 from bench import evaluate as ev  # noqa: E402
+from storage import migrate  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 08:00 Berlin: W47 just finished
 SCRIPT = str(Path(sys.executable).with_name("accountability"))
@@ -58,6 +59,7 @@ def evaluated_database(args: argparse.Namespace, workdir: Path) -> tuple[str, di
               "unauthorized_share": args.unauthorized_share}
     if stamp.exists() and (workdir / "evaluated.db").exists() and \
             json.loads(stamp.read_text()) == wanted:
+        migrate.upgrade(url)  # evaluated under an older schema: bring it up
         return url, {"generated": generated, "evaluated": "reused"}
     dbs.copy(dbs.pristine, url)
     full = ev.spawn_measure(args, url, "full", None)

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Final, Literal
 
+from rules.baseline import MIN_WEEKS
 from rules.metrics import METRIC_NAMES
 from rules.registry import Registry, Reset
 
 Status = Literal["done", "open", "overdue"]
 
 WEEKS: Final = 4
-BASELINE_WEEKS: Final = 4
+BASELINE_WEEKS: Final = MIN_WEEKS
 """SPEC §12: the baseline needs at least 4 finished weeks with data."""
 DECISION_WEEKS: Final = 2
 """SPEC §12, week 3: weekly decisions recorded for two weeks since the reset started."""
