@@ -116,8 +116,8 @@ def fill_draft(text: str, example: LoadedRegistry) -> tuple[str, list[str]]:
     for answer in answers(example):
         pattern = re.compile(rf"^(\s*{re.escape(answer.key)}: ){re.escape(TODO)}[^\n]*"
                              rf"{re.escape(answer.hint)}[^\n]*$", re.MULTILINE)
-        text, count = pattern.subn(lambda m, a=answer: f"{m.group(1)}{a.value}  "
-                                   "# answered by the person filling the draft", text, count=1)
+        filled = f"{answer.value}  # answered by the person filling the draft"
+        text, count = _answer(pattern, filled, text)
         if count != 1:
             raise ValueError(f"the draft has no blank for {answer.said}")
         said.append(answer.said)
@@ -160,6 +160,11 @@ def with_reset(text: str, started: date) -> str:
     if count != 1:
         raise ValueError("the registry has no leadership line")
     return new
+
+
+def _answer(pattern: re.Pattern[str], value: str, text: str) -> tuple[str, int]:
+    """Replace the first blank `pattern` finds (its group 1 is the key) by `value`."""
+    return pattern.subn(lambda m: m.group(1) + value, text, count=1)
 
 
 def reset_start(as_of_day: date) -> date:
