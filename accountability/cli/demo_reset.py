@@ -5,7 +5,7 @@ company), but a team with no registry: the demo drafts one from the APIs
 (`registry draft`), fills the draft's blanks the way a person would — from a table of answers
 it prints, taken from `examples/registry.yaml` — syncs and evaluates with it, shows the
 baseline and its proposed thresholds, applies them (the product proposes, the demo plays the
-person who applies), starts the reset two Mondays before the demo's date and prints the
+person who applies), starts the reset the Monday a week before the demo's date and prints the
 tracker in week 2. Everything runs as of `DEMO_AS_OF` through injected clocks, so it gives the
 same result any day. The sandbox and the SMTP capture are stopped in a `finally`.
 """
@@ -219,7 +219,7 @@ def run_demo_reset(out_dir: Path, console: Console) -> DemoResetResult:
             # 2. Fill the blanks
             filled, said = fill_draft(text, example)
             console.print("[bold]The demo answers the draft's open questions[/] (as a person "
-                          f"would; from {EXAMPLE_REGISTRY.name}): " + "; ".join(said) + ".",
+                          "would; from examples/registry.yaml): " + "; ".join(said) + ".",
                           highlight=False, soft_wrap=True)
             write_private(registry_path, filled)
             loaded = load_registry_file(registry_path)
@@ -250,7 +250,7 @@ def run_demo_reset(out_dir: Path, console: Console) -> DemoResetResult:
     write_private(registry_path, with_reset(loaded.text, started))
     loaded = load_registry_file(registry_path)
     _done(console, f"reset started in the registry: {{workflow: {WORKFLOW}, started: "
-                   f"{started.isoformat()}}} (two Mondays ago: week 2 on "
+                   f"{started.isoformat()}}} (the Monday a week before: week 2 on "
                    f"{local_day(DEMO_AS_OF, loaded.registry).isoformat()})")
     console.print("Not done by the demo, on purpose: the escalation map was never published "
                   "and nobody confirmed the decision rights yet.", highlight=False,
