@@ -438,8 +438,16 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's outputs.")] = Path(
         "demo-output"
     ),
+    reset: Annotated[bool, typer.Option(
+        "--reset", help="The 30-day reset of a fresh team instead: draft a registry, fill it, "
+                        "baseline, reset in week 2 (docs/reset.md).")] = False,
 ) -> None:
     """Run the pipeline on the embedded defaults and show what it produced."""
+    if reset:
+        from accountability.cli.demo_reset import run_demo_reset
+
+        run_demo_reset(out_dir, out)
+        return
     from accountability.cli.demo import run_demo  # imports the sandbox only when asked for
 
     run_demo(out_dir, out, today=system_clock().date())

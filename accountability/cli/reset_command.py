@@ -95,11 +95,16 @@ def _confirm(items: list[str], by: str | None, as_json: bool, registry: Path | N
                   f"{safe_text(by)} (reset started {done.started.isoformat()})", highlight=False)
 
 
-def _print(tracker: ResetTracker) -> None:
-    out.print(f"30-day reset of {safe_text(tracker.workflow_name)} "
-              f"({safe_text(tracker.workflow)}): {tracker.state}, started "
-              f"{tracker.started.isoformat()}, ends {tracker.ends.isoformat()} — "
-              f"{tracker.summary}", highlight=False, soft_wrap=True)
+def tracker_header(tracker: ResetTracker) -> str:
+    """The tracker's first line: the reset, its state and the counts (Rich markup-safe)."""
+    return (f"30-day reset of {safe_text(tracker.workflow_name)} "
+            f"({safe_text(tracker.workflow)}): {tracker.state}, started "
+            f"{tracker.started.isoformat()}, ends {tracker.ends.isoformat()} — "
+            f"{tracker.summary}")
+
+
+def tracker_table(tracker: ResetTracker) -> Table:
+    """One row per checklist line (also printed by `accountability demo --reset`)."""
     table = Table(show_lines=False)
     for column in ("week", "item", "status", "evidence", "next action"):
         table.add_column(column)
@@ -107,4 +112,9 @@ def _print(tracker: ResetTracker) -> None:
         table.add_row(f"W{line.week}", safe_text(line.item),
                       f"[{_STYLE[line.status]}]{line.status}[/]", safe_text(line.evidence),
                       safe_text(line.next_action))
-    out.print(table)
+    return table
+
+
+def _print(tracker: ResetTracker) -> None:
+    out.print(tracker_header(tracker), highlight=False, soft_wrap=True)
+    out.print(tracker_table(tracker))
