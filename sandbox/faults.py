@@ -170,6 +170,7 @@ class FaultInjector:
         self.rng = random.Random(config.seed if config else 0)
         self.count = 0
         self.injected: Counter[str] = Counter()
+        self.requests: Counter[str] = Counter()  # "METHOD /path", every HTTP request served
 
     def _choose(self, config: FaultConfig) -> str | None:
         self.count += 1
@@ -182,6 +183,8 @@ class FaultInjector:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         config = self.config
+        if scope["type"] == "http":
+            self.requests[f"{scope.get('method', '')} {scope.get('path', '')}"] += 1
         if scope["type"] != "http" or config is None:
             await self.app(scope, receive, send)
             return

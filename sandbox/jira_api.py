@@ -337,6 +337,8 @@ class JiraApi:
             Route("/rest/api/2/issue/{key}", guarded(self.dc_get_issue), methods=["GET"]),
             Route("/rest/api/3/myself", cloud(self.myself), methods=["GET"]),
             Route("/rest/api/3/search/jql", cloud(self.search), methods=["GET", "POST"]),
+            # Jira Cloud serves the enhanced search under v2 as well (tap-jira 2.6.0 uses it)
+            Route("/rest/api/2/search/jql", cloud(self.search), methods=["GET", "POST"]),
             Route("/rest/api/3/search", cloud(self.removed), methods=["GET", "POST"]),
             Route("/rest/api/2/search", guarded(self.search_v2), methods=["GET", "POST"]),
             Route("/rest/api/3/issue", cloud(self.create_issue), methods=["POST"]),

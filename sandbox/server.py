@@ -120,6 +120,11 @@ class Sandbox:
     def faults_injected(self) -> Counter[str]:
         return self.app.asgi.injected
 
+    @property
+    def requests(self) -> Counter[str]:
+        """Requests served per `"METHOD /path"` since the last `set_faults` (benchmarks)."""
+        return self.app.asgi.requests
+
     def ssl_context(self) -> ssl.SSLContext:
         """A client context trusting the sandbox CA (httpx 0.28 wants a context, not a path)."""
         return ssl.create_default_context(cafile=str(self.ca_path))
