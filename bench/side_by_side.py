@@ -18,7 +18,9 @@ to every request) serves every run; each tool runs as a whole process against it
 The taps force https and read the CA from `REQUESTS_CA_BUNDLE` / `SSL_CERT_FILE`, set to the
 sandbox's CA file. tap-pagerduty 0.3.0 hard-codes `https://api.pagerduty.com` (no base URL
 setting), so both are started by a `python -c` launcher (`LAUNCH`) that sets
-`PagerdutyStream.BASE_URL` and requests' default CA bundle, then calls the tap's own `main()`: still the whole tap in its own process and interpreter.
+`PagerdutyStream.BASE_URL` and requests' default CA bundle, then calls the tap's own
+`main()`: still the whole tap in its own process and interpreter. tap-jira 2.6.0 reads the
+catalog from `--properties`, tap-pagerduty from `--catalog`.
 
 The latency floor is the minimum number of *dependent* round trips at the concurrency the
 product allows, times the latency (see `latency_floor` and docs/benchmarks.md).
@@ -37,6 +39,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +50,15 @@ for entry in (ROOT, ROOT / "bench"):
 
 import yaml  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
+from sync import BULK_PAGE, PD_PAGE, SEARCH_PAGE, world_facts  # noqa: E402
 
 from accountability.sources.jira import JIRA_BATCH  # noqa: E402
 from accountability.sources.pagerduty import INCIDENT_CHUNK, LOG_ENTRY_CHUNK  # noqa: E402
 from sandbox import FaultConfig, SandboxConfig, serve_sandbox  # noqa: E402
-from sync import BULK_PAGE, PD_PAGE, SEARCH_PAGE, world_facts  # noqa: E402
 
 TAPS = {"jira": ("tap-jira", "2.6.0"), "pagerduty": ("tap-pagerduty", "0.3.0")}
 TAP_STREAMS = {"jira": ("issues", "changelogs"), "pagerduty": ("incidents",)}
 MAX_PARALLEL = 3  # pipeline.in_threads' default: partitions side by side in `accountability sync`
-START = "2020-01-01"
 # tap-jira sends prepared requests with `Session.send`, which ignores REQUESTS_CA_BUNDLE, so the
 # launcher also points requests' default CA bundle at the sandbox's CA; tap-pagerduty has no base
 # URL setting, so it sets `Stream.BASE_URL`. Then the tap's own `main()` runs, in its own process.
@@ -86,18 +88,26 @@ def ensure_tap(taps_dir: Path, source: str) -> Path:
     if not exe.exists():
         print(f"installing {name}=={version} into {venv}", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"{name}=={version}"],
-                       check=True)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", f"{name}=={version}"], check=True
+        )
     return venv
 
 
-def tap_config(source: str, creds: dict[str, str]) -> dict[str, Any]:
+def tap_config(source: str, creds: dict[str, str], start: str) -> dict[str, Any]:
     if source == "jira":
-        return {"start_date": f"{START}T00:00:00Z", "base_url": creds["JIRA_URL"],
-                "username": creds["JIRA_EMAIL"], "password": creds["JIRA_API_TOKEN"],
-                "user_agent": "accountability-bench"}
-    return {"start_date": f"{START}T00:00:00Z", "token": creds["PAGERDUTY_API_TOKEN"],
-            "email": "bench@acme.example"}
+        return {
+            "start_date": f"{start}T00:00:00Z",
+            "base_url": creds["JIRA_URL"],
+            "username": creds["JIRA_EMAIL"],
+            "password": creds["JIRA_API_TOKEN"],
+            "user_agent": "accountability-bench",
+        }
+    return {
+        "start_date": f"{start}T00:00:00Z",
+        "token": creds["PAGERDUTY_API_TOKEN"],
+        "email": "bench@acme.example",
+    }
 
 
 def tap_command(venv: Path, source: str, base_url: str) -> list[str]:
@@ -107,8 +117,13 @@ def tap_command(venv: Path, source: str, base_url: str) -> list[str]:
 def write_catalog(venv: Path, source: str, base_url: str, work: Path, env: dict[str, str]) -> Path:
     """`--discover`, then select the streams (and all their fields)."""
     config = work / f"{source}-config.json"
-    found = subprocess.run([*tap_command(venv, source, base_url), "--config", str(config),
-                            "--discover"], env=env, capture_output=True, text=True, check=False)
+    found = subprocess.run(
+        [*tap_command(venv, source, base_url), "--config", str(config), "--discover"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if found.returncode != 0:
         raise RuntimeError(f"{TAPS[source][0]} --discover failed: {found.stderr[-2000:]}")
     catalog = json.loads(found.stdout)
@@ -160,8 +175,12 @@ def run_process(command: list[str], env: dict[str, str], cwd: Path, out: Path) -
         _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - began
     process.returncode = os.waitstatus_to_exitcode(status)
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "rss_mb": usage.ru_maxrss / 1024, "rc": process.returncode}
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "rc": process.returncode,
+    }
 
 
 def count_records(path: Path) -> Counter[str]:
@@ -176,10 +195,14 @@ def count_records(path: Path) -> Counter[str]:
 def count_rows(db: Path, source: str) -> dict[str, int]:
     engine = create_engine(f"sqlite:///{db}")
     queries = {
-        "jira": {"items": "select count(*) from jira_issues",
-                 "histories": "select count(distinct history_id) from jira_changelog_items"},
-        "pagerduty": {"items": "select count(*) from pd_incidents",
-                      "histories": "select count(*) from pd_log_entries"},
+        "jira": {
+            "items": "select count(*) from jira_issues",
+            "histories": "select count(distinct history_id) from jira_changelog_items",
+        },
+        "pagerduty": {
+            "items": "select count(*) from pd_incidents",
+            "histories": "select count(*) from pd_log_entries",
+        },
     }[source]
     with engine.connect() as conn:
         out = {k: int(conn.execute(text(q)).scalar_one()) for k, q in queries.items()}
@@ -190,29 +213,46 @@ def count_rows(db: Path, source: str) -> dict[str, int]:
 def run_tool(tool: str, source: str, ctx: dict[str, Any], run: int) -> dict[str, Any]:
     sb, work = ctx["sb"], ctx["work"] / f"run{run}-{tool}-{source}"
     work.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("JIRA_", "PAGERDUTY_", "ACCOUNTABILITY_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("JIRA_", "PAGERDUTY_", "ACCOUNTABILITY_"))
+    }
     env.update(REQUESTS_CA_BUNDLE=str(sb.ca_path), SSL_CERT_FILE=str(sb.ca_path))
     if tool == "accountability":
         env.update(sb.credentials)
         env.pop("JIRA_PAT")
         db = work / "a.db"
-        env.update(ACCOUNTABILITY_DATABASE_URL=f"sqlite:///{db}",
-                   ACCOUNTABILITY_SYNC_START=START, ACCOUNTABILITY_REGISTRY=str(ctx["registry"]))
+        env.update(
+            ACCOUNTABILITY_DATABASE_URL=f"sqlite:///{db}",
+            ACCOUNTABILITY_SYNC_START=ctx["start"],
+            ACCOUNTABILITY_REGISTRY=str(ctx["registry"]),
+        )
         script = str(Path(sys.executable).with_name("accountability"))
-        subprocess.run([script, "db", "upgrade"], env=env, cwd=work, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [script, "db", "upgrade"], env=env, cwd=work, check=True, capture_output=True
+        )
         command = [script, "sync", "--source", source]
     else:
         venv = ctx["venvs"][source]
-        command = [*tap_command(venv, source, sb.base_url), "--config",
-                   str(ctx["work"] / f"{source}-config.json"), "--catalog",
-                   str(ctx["catalogs"][source])]
+        catalog_flag = "--properties" if source == "jira" else "--catalog"  # tap-jira: old flag
+        command = [
+            *tap_command(venv, source, sb.base_url),
+            "--config",
+            str(ctx["work"] / f"{source}-config.json"),
+            catalog_flag,
+            str(ctx["catalogs"][source]),
+        ]
     sb.set_faults(FaultConfig(latency_ms=ctx["latency_ms"]))  # resets the request counter
     measured = run_process(command, env, work, work / "stdout.txt")
     requests = sum(sb.requests.values())
-    measured.update(tool=tool, source=source, run=run, requests=requests,
-                    per_path=dict(sb.requests.most_common(8)))
+    measured.update(
+        tool=tool,
+        source=source,
+        run=run,
+        requests=requests,
+        per_path=dict(sb.requests.most_common(8)),
+    )
     if tool == "accountability":
         measured.update(count_rows(work / "a.db", source))
     else:
@@ -221,8 +261,9 @@ def run_tool(tool: str, source: str, ctx: dict[str, Any], run: int) -> dict[str,
         if source == "jira":
             measured.update(items=records["issues"], histories=records["changelogs"])
         else:
-            measured.update(items=records["incidents"],
-                            histories=_pd_log_entries(work / "stdout.txt"))
+            measured.update(
+                items=records["incidents"], histories=_pd_log_entries(work / "stdout.txt")
+            )
     if measured["rc"] != 0:
         tail = (work / "stderr.log").read_text(errors="replace")[-1500:]
         print(f"!! {tool} {source} run {run} exited {measured['rc']}:\n{tail}", file=sys.stderr)
@@ -239,7 +280,7 @@ def _pd_log_entries(path: Path) -> int:
     return total
 
 
-# --- the latency floor -----------------------------------------------------------------------------
+# --- the latency floor --------------------------------------------------------------------------
 
 
 def latency_floor(facts: dict[str, Any], max_parallel: int = MAX_PARALLEL) -> dict[str, int]:
@@ -257,14 +298,17 @@ def latency_floor(facts: dict[str, Any], max_parallel: int = MAX_PARALLEL) -> di
     chains = []
     for project in facts["jira"].values():
         histories = project["histories"]
-        bulk = sum(max(1, math.ceil(sum(histories[i:i + JIRA_BATCH]) / BULK_PAGE))
-                   for i in range(0, len(histories), JIRA_BATCH))
+        bulk = sum(
+            max(1, math.ceil(sum(histories[i : i + JIRA_BATCH]) / BULK_PAGE))
+            for i in range(0, len(histories), JIRA_BATCH)
+        )
         chains.append(max(1, math.ceil(project["issues"] / SEARCH_PAGE)) + bulk)
     lanes = [0] * max(1, max_parallel)
     for chain in sorted(chains, reverse=True):
         lanes[lanes.index(min(lanes))] += chain
     pagerduty = sum(max(1, math.ceil(n / PD_PAGE)) for n in facts["incidents"]) + sum(
-        max(1, math.ceil(n / PD_PAGE)) for n in facts["log_entries"])
+        max(1, math.ceil(n / PD_PAGE)) for n in facts["log_entries"]
+    )
     return {"jira": max(lanes), "pagerduty": pagerduty}
 
 
@@ -288,25 +332,48 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     venvs = {s: ensure_tap(args.taps_dir, s) for s in sources}
-    config = SandboxConfig(mode="scale", issues=args.issues, incidents=args.incidents,
-                           seed=args.seed, tls_dir=work / "tls")
+    config = SandboxConfig(
+        mode="scale",
+        issues=args.issues,
+        incidents=args.incidents,
+        seed=args.seed,
+        tls_dir=work / "tls",
+    )
     with serve_sandbox(config) as sb:
         world = sb.world
         now = world.latest_ms() + 60_000
         first = min(world.incident_index[0][0], min(i.created for i in world.issues.values()))
-        facts = world_facts(world, first - 1, now, int(INCIDENT_CHUNK.total_seconds() * 1000),
-                            int(LOG_ENTRY_CHUNK.total_seconds() * 1000))
+        facts = world_facts(
+            world,
+            (first // 86_400_000) * 86_400_000,
+            now,
+            int(INCIDENT_CHUNK.total_seconds() * 1000),
+            int(LOG_ENTRY_CHUNK.total_seconds() * 1000),
+        )
         existing = {
             "jira": (len(world.issues), sum(len(i.histories) for i in world.issues.values())),
             "pagerduty": (len(world.incidents), len(world.log_index)),
         }
-        ctx: dict[str, Any] = {"sb": sb, "work": work, "latency_ms": args.latency_ms,
-                               "venvs": venvs, "registry": scale_registry(world, work)}
-        env = {**os.environ, "REQUESTS_CA_BUNDLE": str(sb.ca_path),
-               "SSL_CERT_FILE": str(sb.ca_path)}
+        # every tool starts at the day of the world's first record (UTC): no empty windows
+        start = datetime.fromtimestamp(first / 1000, UTC).date().isoformat()
+        ctx: dict[str, Any] = {
+            "sb": sb,
+            "work": work,
+            "latency_ms": args.latency_ms,
+            "start": start,
+            "venvs": venvs,
+            "registry": scale_registry(world, work),
+        }
+        env = {
+            **os.environ,
+            "REQUESTS_CA_BUNDLE": str(sb.ca_path),
+            "SSL_CERT_FILE": str(sb.ca_path),
+        }
         ctx["catalogs"] = {}
         for s in sources:
-            (work / f"{s}-config.json").write_text(json.dumps(tap_config(s, sb.credentials)))
+            (work / f"{s}-config.json").write_text(
+                json.dumps(tap_config(s, sb.credentials, ctx["start"]))
+            )
             ctx["catalogs"][s] = write_catalog(venvs[s], s, sb.base_url, work, env)
         results = []
         for run in range(1, args.runs + 1):
@@ -314,50 +381,76 @@ def main(argv: list[str] | None = None) -> int:
                 for tool in ("accountability", "tap"):
                     result = run_tool(tool, source, ctx, run)
                     results.append(result)
-                    print(f"run {run} {tool:<14} {source:<9} wall {result['wall_s']:6.2f} s  "
-                          f"requests {result['requests']:>5}  items {result.get('items')}  "
-                          f"histories {result.get('histories')}", file=sys.stderr)
+                    print(
+                        f"run {run} {tool:<14} {source:<9} wall {result['wall_s']:6.2f} s  "
+                        f"requests {result['requests']:>5}  items {result.get('items')}  "
+                        f"histories {result.get('histories')}",
+                        file=sys.stderr,
+                    )
     floor = latency_floor(facts)
     if args.json:
-        args.json.write_text(json.dumps({"results": results, "floor": floor,
-                                         "existing": existing}, indent=1))
+        args.json.write_text(
+            json.dumps({"results": results, "floor": floor, "existing": existing}, indent=1)
+        )
     report(results, sources, existing, floor, args)
     return 0
 
 
-def report(results: list[dict[str, Any]], sources: list[str], existing: dict[str, Any],
-           floor: dict[str, int], args: argparse.Namespace) -> None:
-    print(f"side by side: scale world seed {args.seed}, {args.issues:,} issues, "
-          f"{args.incidents:,} incidents, latency {args.latency_ms:g} ms per request, "
-          f"{args.runs} runs interleaved, medians")
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, "
-          f"load {os.getloadavg()[0]:.2f}, Python {platform.python_version()}")
-    header = (f"{'source':<10} {'tool':<15} {'wall s':>7} {'CPU s':>7} {'RSS MB':>7} "
-              f"{'requests':>8} {'items':>11} {'histories':>13}")
+def report(
+    results: list[dict[str, Any]],
+    sources: list[str],
+    existing: dict[str, Any],
+    floor: dict[str, int],
+    args: argparse.Namespace,
+) -> None:
+    print(
+        f"side by side: scale world seed {args.seed}, {args.issues:,} issues, "
+        f"{args.incidents:,} incidents, latency {args.latency_ms:g} ms per request, "
+        f"{args.runs} runs interleaved, medians"
+    )
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, "
+        f"load {os.getloadavg()[0]:.2f}, Python {platform.python_version()}"
+    )
+    header = (
+        f"{'source':<10} {'tool':<15} {'wall s':>7} {'CPU s':>7} {'RSS MB':>7} "
+        f"{'requests':>8} {'items':>11} {'histories':>13}"
+    )
     print(header)
     for source in sources:
         n_items, n_hist = existing[source]
         med = {}
         for tool in ("accountability", "tap"):
             rows = [r for r in results if r["source"] == source and r["tool"] == tool]
-            med[tool] = {k: statistics.median(r[k] for r in rows)
-                         for k in ("wall_s", "cpu_s", "rss_mb", "requests", "items",
-                                   "histories")}
+            med[tool] = {
+                k: statistics.median(r[k] for r in rows)
+                for k in ("wall_s", "cpu_s", "rss_mb", "requests", "items", "histories")
+            }
             m = med[tool]
             name = "accountability" if tool == "accountability" else TAPS[source][0]
             failed = sum(1 for r in rows if r["rc"] != 0)
-            print(f"{source:<10} {name:<15} {m['wall_s']:7.2f} {m['cpu_s']:7.2f} "
-                  f"{m['rss_mb']:7.0f} {m['requests']:8.0f} {m['items']:>5.0f}/{n_items:<5} "
-                  f"{m['histories']:>6.0f}/{n_hist:<6}" + (f"  ({failed} failed)" if failed else ""))
+            print(
+                f"{source:<10} {name:<15} {m['wall_s']:7.2f} {m['cpu_s']:7.2f} "
+                f"{m['rss_mb']:7.0f} {m['requests']:8.0f} {m['items']:>5.0f}/{n_items:<5} "
+                f"{m['histories']:>6.0f}/{n_hist:<6}" + (f"  ({failed} failed)" if failed else "")
+            )
         a, t = med["accountability"], med["tap"]
-        ratios = "  ".join(f"{label} {t[k] / a[k]:.2f}x" if a[k] else f"{label} n/a"
-                           for label, k in (("wall", "wall_s"), ("CPU", "cpu_s"),
-                                            ("RSS", "rss_mb"), ("requests", "requests")))
+        ratios = "  ".join(
+            f"{label} {t[k] / a[k]:.2f}x" if a[k] else f"{label} n/a"
+            for label, k in (
+                ("wall", "wall_s"),
+                ("CPU", "cpu_s"),
+                ("RSS", "rss_mb"),
+                ("requests", "requests"),
+            )
+        )
         print(f"{source:<10} {'tap / ours':<15} {ratios}")
         trips = floor[source]
-        print(f"{source:<10} latency floor: {trips} dependent round trips x "
-              f"{args.latency_ms:g} ms = {trips * args.latency_ms / 1000:.2f} s "
-              f"(accountability at {MAX_PARALLEL} partitions in parallel)")
+        print(
+            f"{source:<10} latency floor: {trips} dependent round trips x "
+            f"{args.latency_ms:g} ms = {trips * args.latency_ms / 1000:.2f} s "
+            f"(accountability at {MAX_PARALLEL} partitions in parallel)"
+        )
 
 
 if __name__ == "__main__":

@@ -370,6 +370,7 @@ class PagerDutyApi:
             Route(
                 "/incidents/{id}/log_entries", guarded(self.incident_log_entries), methods=["GET"]
             ),
+            Route("/incidents/{id}/alerts", guarded(self.incident_alerts), methods=["GET"]),
             Route("/log_entries", guarded(self.log_entries), methods=["GET"]),
             Route("/log_entries/{id}", guarded(self.log_entry), methods=["GET"]),
             Route("/users", guarded(self.users), methods=["GET"]),
@@ -386,10 +387,9 @@ class PagerDutyApi:
 
     def _authenticated(self, handler: Any) -> Any:
         async def check(request: Request) -> Response:
-            if (
-                request.headers.get("authorization", "")
-                != f"Token token={catalog.PAGERDUTY_API_TOKEN}"
-            ):
+            # PagerDuty tolerates blanks after `token=` (tap-pagerduty sends `Token token= …`)
+            scheme, _, token = request.headers.get("authorization", "").partition("token=")
+            if scheme != "Token " or token.strip() != catalog.PAGERDUTY_API_TOKEN:
                 return PDError(401, "Authentication failed", 2006).response()
             try:
                 response: Response = await handler(request)
@@ -517,6 +517,12 @@ class PagerDutyApi:
 
     async def log_entries(self, request: Request) -> Response:
         return self._log_page(request, None)
+
+    async def incident_alerts(self, request: Request) -> Response:
+        """`listIncidentAlerts`: the world has no alerts, so an empty page (404 if unknown)."""
+        with self.world.lock:
+            self._find_incident(request.path_params["id"])  # 404 when unknown
+        return json_response(Page(request).body("alerts", [], 0), media_type=PD_JSON)
 
     async def incident_log_entries(self, request: Request) -> Response:
         with self.world.lock:
