@@ -387,7 +387,8 @@ class PagerDutyApi:
 
     def _authenticated(self, handler: Any) -> Any:
         async def check(request: Request) -> Response:
-            # PagerDuty tolerates blanks after `token=` (tap-pagerduty sends `Token token= …`)
+            # A blank after `token=` is accepted: tap-pagerduty sends `Token token= …` and is used
+            # against PagerDuty itself (bench/side_by_side.py runs it here)
             scheme, _, token = request.headers.get("authorization", "").partition("token=")
             if scheme != "Token " or token.strip() != catalog.PAGERDUTY_API_TOKEN:
                 return PDError(401, "Authentication failed", 2006).response()
