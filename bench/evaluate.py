@@ -202,7 +202,7 @@ def compile_rights(registry: Registry, workflow_id: str, source: str) -> Rights:
         unrighted=tuple(p for p in people if p not in approvers and p not in executors),
         bots=bots,
         stage_of={status: s.id for s in reversed(wf.stages) for status in s.jira_statuses},
-        incident_stage=stage.id if (stage := wf.pagerduty_stage()) is not None else None,
+        incident_stage=stage.id if (stage := wf.incident_stage()) is not None else None,
         names={v: p.name for p in registry.people.values() if (v := vendor(p.id))},
     )
 

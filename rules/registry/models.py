@@ -22,8 +22,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, 
 from rules.metrics import METRIC_NAMES
 from rules.sources import (
     INCIDENT,
-    JIRA,
-    PAGERDUTY,
     SOURCE_NAMES,
     SOURCES,
     TICKET,
@@ -468,10 +466,6 @@ class Workflow(_Model):
         """The stage an incident is in: the one marked `pagerduty: true`."""
         return next((stage for stage in self.stages if stage.is_incident_stage), None)
 
-    def pagerduty_stage(self) -> Stage | None:
-        """The former name of `incident_stage`, kept for its callers."""
-        return self.incident_stage()
-
     def terminal_statuses(self) -> set[str]:
         return {status for stage in self.stages if stage.terminal for status in stage.jira_statuses}
 
@@ -583,20 +577,6 @@ class Registry(_Model):
     def automation_by(self, source: str, account_id: str) -> Automation | None:
         """The automation whose account in `source` is `account_id`, or None."""
         return self._automation_by_account.get((source, account_id))
-
-    # Per-source shorthands, kept for their callers.
-
-    def person_by_jira(self, account_id: str) -> Person | None:
-        return self.person_by(JIRA.name, account_id)
-
-    def person_by_pagerduty(self, user_id: str) -> Person | None:
-        return self.person_by(PAGERDUTY.name, user_id)
-
-    def automation_by_jira(self, account_id: str) -> Automation | None:
-        return self.automation_by(JIRA.name, account_id)
-
-    def automation_by_pagerduty(self, actor_id: str) -> Automation | None:
-        return self.automation_by(PAGERDUTY.name, actor_id)
 
     def delegations_in_force(self, on: date, workflow: str | None = None) -> list[Delegation]:
         """Delegations covering the day `on` (both ends inclusive), optionally for one workflow."""

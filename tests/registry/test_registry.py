@@ -90,9 +90,9 @@ def test_stages(registry: Registry) -> None:
     assert support.stage_for_status("Nonexistent") is None
     renewals_stage = registry.workflows["renewals"].stage_for_status("In Progress")
     assert renewals_stage is not None and renewals_stage.id == "outreach"
-    pagerduty_stage = support.pagerduty_stage()
+    pagerduty_stage = support.incident_stage()
     assert pagerduty_stage is not None and pagerduty_stage.id == "exception"
-    assert registry.workflows["renewals"].pagerduty_stage() is None
+    assert registry.workflows["renewals"].incident_stage() is None
     assert support.terminal_statuses() == {"Done", "Closed"}
     assert support.stage("done").terminal
     with pytest.raises(KeyError):
@@ -100,16 +100,16 @@ def test_stages(registry: Registry) -> None:
 
 
 def test_identities(registry: Registry) -> None:
-    person = registry.person_by_jira("5b10a2844c20165700ede25d")
+    person = registry.person_by("jira", "5b10a2844c20165700ede25d")
     assert person is not None and person.id == "sam"
-    person = registry.person_by_pagerduty("PPRIY01")
+    person = registry.person_by("pagerduty", "PPRIY01")
     assert person is not None and person.id == "priya"
-    assert registry.person_by_jira("nobody") is None
-    bot = registry.automation_by_jira("557058:f58131cb-b67d-43c7-b30d-6b58d40bd077")
+    assert registry.person_by("jira", "nobody") is None
+    bot = registry.automation_by("jira", "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077")
     assert bot is not None and bot.id == "jira-automation"
-    bot = registry.automation_by_pagerduty("PBOT001")
+    bot = registry.automation_by("pagerduty", "PBOT001")
     assert bot is not None and bot.may == ["incident-escalation"]
-    assert registry.automation_by_pagerduty("PDANA01") is None
+    assert registry.automation_by("pagerduty", "PDANA01") is None
 
 
 @pytest.mark.parametrize(
@@ -362,7 +362,7 @@ def test_hostile_yaml_without_libyaml(
                                    "712020:2c9b5e1a-4f3d-4b8e-9a61-0d2f7c3e8b10"])
 def test_jira_identity_may_be_an_account_id_or_a_data_center_username(value: str) -> None:
     text = BASE.read_text().replace('jira: "acc-cy"', f'jira: "{value}"')
-    assert parse_registry(text).registry.person_by_jira(value) is not None
+    assert parse_registry(text).registry.person_by("jira", value) is not None
 
 
 @pytest.mark.parametrize("value", ["Cy Young", "jira:acc-cy", "acc-cy\t"])
