@@ -46,7 +46,7 @@ from accountability.cli.text import safe_text
 from accountability.config.errors import UsageError
 from accountability.config.registry_file import EXAMPLE_REGISTRY, load_registry_file
 from accountability.config.settings import Settings
-from accountability.private_files import private_dir, write_private
+from accountability.private_files import inside, private_dir, write_private
 from accountability.sources.base import Progress as SyncProgress
 from accountability.usecases.databases import open_database, record_registry, upgrade_database
 from accountability.usecases.digest import DigestReport
@@ -55,7 +55,6 @@ from accountability.usecases.dispatch import Channels, DispatchReport
 from accountability.usecases.dispatch import log as dispatch_log
 from accountability.usecases.evaluate import EvaluationReport
 from accountability.usecases.maps import map_file, write_escalation_map
-from accountability.usecases.paths import inside
 from connectors.channel_errors import ChannelConfigError
 from connectors.jira_tickets import JiraTickets
 from connectors.pagerduty_events import PagerDutyEvents

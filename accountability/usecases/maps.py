@@ -10,8 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from accountability.clock import Clock, system_clock
 from accountability.messages.pages import render_escalation_map
-from accountability.private_files import write_private
-from accountability.usecases.paths import inside
+from accountability.private_files import inside, write_private
 from rules.escalation_map import build_escalation_map
 from rules.registry import LoadedRegistry
 from storage import engine as storage_engine
@@ -38,7 +37,6 @@ def write_escalation_map(
 
     `target` is checked to be a plain file in its own folder (`inside`); callers that put a
     map in a folder of maps build it with `map_file`."""
-    target = inside(target.parent, target.name)
     view = build_escalation_map(loaded.registry, workflow, today or today_in(loaded))
     html = render_escalation_map(view, loaded.content_hash)
     # Atomic (never a half-written page) and 0600: the map names people and their contacts.

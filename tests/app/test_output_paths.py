@@ -8,9 +8,9 @@ import pytest
 
 from accountability.config.errors import UsageError
 from accountability.config.registry_file import load_registry_file
+from accountability.private_files import inside
 from accountability.usecases.digest.service import write_file
 from accountability.usecases.maps import map_file
-from accountability.usecases.paths import inside
 from flows.registry_check import write_map
 from rules.registry import LoadedRegistry
 

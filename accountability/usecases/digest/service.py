@@ -19,7 +19,6 @@ from accountability.messages.digest import RenderedDigest, render, render_markdo
 from accountability.private_files import write_private
 from accountability.usecases.digest import mail
 from accountability.usecases.digest.gather import gather
-from accountability.usecases.paths import inside
 from connectors.email import SmtpSender
 from rules.digest import Digest, build_digest
 from rules.registry import LoadedRegistry, Registry
@@ -143,5 +142,5 @@ def _already_sent(session: Session, week: str, force: bool, when_sent: str) -> s
 def write_file(target: Path, html: str) -> Path:
     """Write atomically (never a half-written page) and 0600: the digest names people, their
     findings and leadership's decisions, so other local users must not read it. `target` must
-    be a plain file in its folder (`paths.inside`)."""
-    return write_private(inside(target.parent, target.name), html)
+    be a plain file in its folder (`private_files.inside`)."""
+    return write_private(target, html)
