@@ -32,11 +32,11 @@ from prefect.states import Failed
 from sqlalchemy.orm import Session, sessionmaker
 
 from accountability import pipeline
-from accountability.cli.tables import scorecard_json
 from accountability.sources import Partition, SyncSummary
 from accountability.usecases.databases import open_database
 from accountability.usecases.dispatch import DispatchReport
 from accountability.usecases.evaluate import EvaluationReport
+from accountability.usecases.records import scorecard_json
 from flows.alert import alert_flow
 from flows.evaluate import evaluate_flow
 from flows.secrets import flow_settings

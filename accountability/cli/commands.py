@@ -33,7 +33,7 @@ from accountability.config.errors import UsageError
 from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import load_settings
 from accountability.sources.jira import check_jql_with_jira
-from accountability.usecases import databases, evaluate, governance, maps
+from accountability.usecases import databases, evaluate, governance, maps, records
 from rules.escalation_map import UnknownWorkflowError
 from rules.registry import Registry, RegistryError
 from rules.weeks import parse_week
@@ -218,7 +218,7 @@ def findings_command(
         rows = store.list_findings(session, workflow=workflow, since=start,
                                    include_authorized=show_all)
         if as_json:
-            print(json.dumps([tables.finding_json(r) for r in rows], indent=2))
+            print(json.dumps([records.finding_json(r) for r in rows], indent=2))
         else:
             out.print(tables.findings_table(rows))
 
@@ -235,9 +235,9 @@ def scorecard_command(
     with databases.open_database(settings.database_url) as factory, factory() as session:
         rows = store.list_scorecards(session, week)
         if week is None:
-            rows = tables.last_weeks_with_data(rows)
+            rows = records.last_weeks_with_data(rows)
         if as_json:
-            print(json.dumps([tables.scorecard_json(r) for r in rows], indent=2))
+            print(json.dumps([records.scorecard_json(r) for r in rows], indent=2))
         else:
             out.print(tables.scorecard_table(rows))
 
@@ -257,7 +257,7 @@ def reviews_command(
     with databases.open_database(settings.database_url) as factory, factory() as session:
         rows = store.list_reviews(session, workflow, status)
         if as_json:
-            print(json.dumps([tables.review_json(r) for r in rows], indent=2))
+            print(json.dumps([records.review_json(r) for r in rows], indent=2))
         else:
             out.print(tables.reviews_table(rows))
 
