@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,7 +29,17 @@ from accountability.web.context import WebContext
 from storage import evaluations
 from storage.engine import session_factory, session_scope
 from storage.models import WebAudit
-from tests.alerts.conftest import NOW, Clock, registry_text, review, store_review, verdict
+from tests.alerts.conftest import (
+    NOW,
+    Clock,
+    Mailroom,
+    SmtpServer,
+    free_port,
+    registry_text,
+    review,
+    store_review,
+    verdict,
+)
 
 KEY = "test-signing-key-0123456789abcdef"
 OTHER_KEY = "another-key-entirely-9876543210zyx"
@@ -122,3 +133,14 @@ def web(engine: Engine, registry_path: Path) -> Web:
     web = make_web(engine, registry_path)
     seed(web.factory)
     return web
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A running aiosmtpd server on a free loopback port (as in tests/alerts)."""
+    server = SmtpServer("127.0.0.1", free_port(), Mailroom())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
