@@ -135,10 +135,11 @@ class AuthMiddleware(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         request.state.person = None
         request.state.auth = None
+        open_path = request.url.path.startswith(OPEN_PREFIXES)
         refusal = self._authenticate(request)
-        if refusal is not None:
+        if refusal is not None and not open_path:  # a signed link proves its own person
             return refusal
-        if request.state.person is None and not request.url.path.startswith(OPEN_PREFIXES):
+        if request.state.person is None and not open_path:
             return signin_page(request, status_code=401)
         return await call_next(request)
 

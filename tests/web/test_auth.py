@@ -45,6 +45,17 @@ def test_an_unknown_email_in_the_header_is_refused_naming_nothing(web: Web) -> N
     assert "mallory" not in page.text and "maria" not in page.text
 
 
+def test_a_signed_link_works_for_someone_whose_sso_email_is_unknown(web: Web) -> None:
+    path = web.link("lee", "acknowledge", REVIEW)
+    who = {HEADER: "lee.private@example.org"}
+    assert web.client.get("/", headers=who).status_code == 403
+    page = web.client.get(path, headers=who)
+    assert page.status_code == 200
+    done = web.client.post(path, headers=who, data={"csrf": web.csrf(path, **who)})
+    assert done.status_code == 200 and [(e.person, e.auth) for e in web.audit()] == [
+        ("lee", "link")]
+
+
 def test_the_header_is_ignored_unless_configured(engine: Engine, registry_path: Path) -> None:
     web = make_web(engine, registry_path, header=None)
     assert web.client.get("/", headers={HEADER: "maria@acme.example"}).status_code == 401
