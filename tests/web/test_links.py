@@ -12,11 +12,14 @@ from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from accountability.config.errors import UsageError
 from accountability.links import BadLink, ExpiredLink, Signer
 from accountability.usecases import governance
 from rules.registry import parse_registry
+from storage import audit
+from storage.engine import session_scope
 from storage.models import Decision, Finding, Ratification, RiskReview
 from tests.alerts.conftest import NOW
 from tests.web.conftest import (
@@ -238,3 +241,21 @@ def test_a_page_never_shows_the_key_or_another_persons_link(web: Web) -> None:
     for body in bodies:
         assert KEY not in body
         assert _token(dana) not in body and dana not in body
+
+
+
+def test_the_audit_index_lets_an_action_link_act_once_only(web: Web) -> None:
+    """What holds when two clicks race past the "used already" check: the second `done` row
+    for one nonce cannot be written, so its transaction (the action with it) rolls back. A
+    refusal or a sign-in may repeat."""
+    def entry(action: str, outcome: str) -> audit.AuditEntry:
+        return audit.AuditEntry(at=NOW, person="omar", action=action, target="renewals",
+                                outcome=outcome, auth="link", link_nonce="n-1")
+
+    for action, outcome in (("decide", "refused"), ("signin", "done"), ("decide", "done")):
+        for _ in range(2 if outcome != "done" or action == "signin" else 1):
+            with session_scope(web.factory) as session:
+                audit.record(session, entry(action, outcome))
+    with pytest.raises(IntegrityError), session_scope(web.factory) as session:
+        audit.record(session, entry("decide", "done"))
+    assert len(web.audit()) == 5
