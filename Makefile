@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/accountability demo
+	$(BIN)/accountability demo --serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

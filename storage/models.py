@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -518,3 +519,41 @@ class Quarantine(Base):
     # The JSON document, or a string when it did not parse.
     raw: Mapped[Any] = mapped_column(json_type(), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+WEB_AUDIT_OUTCOMES = ("done", "already_done", "refused")
+WEB_AUDIT_AUTH = ("link", "header", "session", "none")
+# A sign-in link may sign its person in again within its lifetime; an action link acts once.
+_ACTED_BY_LINK = "outcome = 'done' AND action <> 'signin' AND link_nonce IS NOT NULL"
+
+
+class WebAudit(Base):
+    """One action taken or refused through the web app (SPEC §13), append-only.
+
+    `person` is whom the action was for: the person a link was signed for, the SSO header's
+    person, or the session's; None when a forged link named nobody one could believe. `auth`
+    says how the request was authenticated, `link_nonce` which link (its nonce only: the whole
+    token would be a credential). The unique index on the nonce of a link that acted is what
+    makes a link act once, even under two simultaneous clicks."""
+
+    __tablename__ = "web_audit"
+    __table_args__ = (
+        Index("ix_web_audit_at", "at"),
+        Index("uq_web_audit_link_done", "link_nonce", unique=True,
+              sqlite_where=text(_ACTED_BY_LINK), postgresql_where=text(_ACTED_BY_LINK)),
+        CheckConstraint(_one_of("outcome", WEB_AUDIT_OUTCOMES), name="outcome"),
+        CheckConstraint(_one_of("auth", WEB_AUDIT_AUTH), name="auth"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    person: Mapped[str | None] = mapped_column(String)
+    action: Mapped[str] = mapped_column(String)
+    target: Mapped[str | None] = mapped_column(String)
+    decision: Mapped[str | None] = mapped_column(String)
+    week: Mapped[str | None] = mapped_column(String)
+    outcome: Mapped[str] = mapped_column(String)
+    reason: Mapped[str | None] = mapped_column(Text)
+    auth: Mapped[str] = mapped_column(String)
+    link_nonce: Mapped[str | None] = mapped_column(String)
+    remote_addr: Mapped[str | None] = mapped_column(String)

@@ -24,7 +24,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from sqlalchemy.orm import Session
 
 from accountability import pipeline
-from accountability.cli import reset_command, tables
+from accountability.cli import reset_command, serve_command, tables
 from accountability.cli.baseline_command import add_baseline_command
 from accountability.cli.draft_command import register_draft
 from accountability.cli.text import safe_text
@@ -53,6 +53,7 @@ app.add_typer(registry_app, name="registry")
 register_draft(registry_app)
 app.add_typer(db_app, name="db")
 app.command("reset")(reset_command.reset)
+app.command("serve")(serve_command.serve)
 add_baseline_command(app)
 
 # Piped output (CI logs, files) gets a readable width instead of rich's 80-column default.
@@ -441,6 +442,10 @@ def demo(
     reset: Annotated[bool, typer.Option(
         "--reset", help="The 30-day reset of a fresh team instead: draft a registry, fill it, "
                         "baseline, reset in week 2 (docs/reset.md).")] = False,
+    serve: Annotated[bool, typer.Option(
+        "--serve", help="At the end, serve the web app on a free loopback port with signed "
+                        "links in the e-mails, until Enter or Ctrl-C (stops at once when "
+                        "stdin is not a terminal).")] = False,
 ) -> None:
     """Run the pipeline on the embedded defaults and show what it produced."""
     if reset:
@@ -450,7 +455,7 @@ def demo(
         return
     from accountability.cli.demo import run_demo  # imports the sandbox only when asked for
 
-    run_demo(out_dir, out, today=system_clock().date())
+    run_demo(out_dir, out, today=system_clock().date(), serve=serve)
 
 
 def main() -> None:

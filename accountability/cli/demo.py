@@ -18,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import secrets
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -27,7 +29,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email import policy
-from email.parser import BytesHeaderParser
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 from types import TracebackType
 
@@ -91,12 +94,21 @@ class DemoResult:
     digest_path: Path
     emails: list[Path]
     servers: list[tuple[str, int]]
+    web_url: str | None = None  # with `serve`: where the web app listened
+    signed_link: str | None = None  # with `serve`: the one link printed (Maria's Ratify)
 
 
-def run_demo(out_dir: Path, console: Console, today: date | None = None) -> DemoResult:
-    """Run every stage into a fresh `out_dir`, showing each one, and end with the summary."""
+def run_demo(out_dir: Path, console: Console, today: date | None = None, *,
+             serve: bool = False, interactive: bool | None = None) -> DemoResult:
+    """Run every stage into a fresh `out_dir`, showing each one, and end with the summary.
+
+    With `serve`, the e-mails carry signed links (a signing key made for this run, the web
+    app's loopback URL) and the web app then serves the demo's database until Enter or Ctrl-C
+    when `interactive` (default: stdin is a terminal); otherwise it is started, checked and
+    stopped at once, so a pipe or CI never hangs."""
     began = time.monotonic()
     _fresh_folder(out_dir)
+    web = _DemoWeb.plan() if serve else None
     database_url = f"sqlite:///{(out_dir / 'accountability.db').resolve()}"
     servers: list[tuple[str, int]] = []
     with console.status("Validating the registry…"):
@@ -111,6 +123,8 @@ def run_demo(out_dir: Path, console: Console, today: date | None = None) -> Demo
         servers.append(capture.address)
         _done(console, f"SMTP capture listening on {capture.host}:{capture.port}")
         mail_settings = _capture_settings(database_url, capture)
+        if web is not None:
+            mail_settings = mail_settings.model_copy(update=web.link_settings())
         with _sandbox(console, servers) as sandbox:
             summary = _run_pipeline(console, loaded, _pipeline_settings(mail_settings, sandbox))
         with console.status("Writing the escalation maps…"):
@@ -132,10 +146,87 @@ def run_demo(out_dir: Path, console: Console, today: date | None = None) -> Demo
         workflows = _summary(session, loaded)
     console.print(_table(loaded, workflows))
     _print_paths(console, digest_path, maps, out_dir / "emails", len(emails), database_url)
+    link = None
+    if web is not None:
+        link = web.serve(console, database_url, emails, servers, interactive)
     _done(console, f"demo finished in {time.monotonic() - began:.1f} s; nothing left running")
     assert summary.sync and summary.evaluation and summary.alerts  # else _run_pipeline raised
     return DemoResult(database_url, maps, summary.sync, summary.evaluation, summary.alerts,
-                      digest, digest_path, emails, servers)
+                      digest, digest_path, emails, servers,
+                      web_url=web.url if web else None, signed_link=link)
+
+
+@dataclass(frozen=True)
+class _DemoWeb:
+    """The demo's web app (`demo --serve`): a loopback port chosen before the alerts go out
+    (their links name it) and a signing key that lives as long as this run."""
+
+    port: int
+    key: str
+
+    @classmethod
+    def plan(cls) -> _DemoWeb:
+        return cls(port=_free_port("127.0.0.1"), key=secrets.token_urlsafe(32))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def link_settings(self) -> dict[str, object]:
+        return {"public_url": self.url, "signing_key": SecretStr(self.key)}
+
+    def serve(self, console: Console, database_url: str, emails: list[Path],
+              servers: list[tuple[str, int]], interactive: bool | None) -> str | None:
+        """Serve the demo's database on the demo's clock (the links were signed as of
+        DEMO_AS_OF, so they are valid whatever today is); print the URL, Maria's Ratify link
+        from her captured e-mail and her sign-in link; stop on Enter or Ctrl-C."""
+        from accountability.links import Signer
+        from accountability.web.app import create_app
+        from accountability.web.auth import WebSettings
+        from accountability.web.context import WebContext
+        from accountability.web.server import start_in_thread
+
+        link = _first_link(emails, "maria@acme.example", self.url)
+        signin = f"{self.url}/signin/" + Signer(self.key).dumps(
+            Signer(self.key).link("maria", "signin", "", now=DEMO_AS_OF, days=14))
+        with open_database(database_url) as factory:
+            ctx = WebContext(sessions=factory, registry_path=EXAMPLE_REGISTRY,
+                             clock=lambda: DEMO_AS_OF)
+            app = create_app(ctx, WebSettings(signing_key=SecretStr(self.key),
+                                              public_url=self.url))
+            running = start_in_thread(app, "127.0.0.1", self.port)
+            servers.append(("127.0.0.1", self.port))
+            try:
+                _done(console, f"web app listening on {running.url}")
+                console.print(f"  Maria's Ratify link (from her alert e-mail): {link or '(none)'}"
+                              f"\n  Maria's sign-in link: {signin}",
+                              highlight=False, soft_wrap=True)
+                if interactive if interactive is not None else sys.stdin.isatty():
+                    console.print("  Press Enter (or Ctrl-C) to stop the web app.",
+                                  highlight=False)
+                    with contextlib.suppress(KeyboardInterrupt, EOFError):
+                        input()
+                else:
+                    console.print("  stdin is not a terminal: stopping the web app now (run "
+                                  "`accountability demo --serve` in a terminal to keep it).",
+                                  highlight=False)
+            finally:
+                running.stop()
+        return link
+
+
+def _first_link(emails: list[Path], address: str, base: str) -> str | None:
+    """The first signed action link in the captured e-mails to `address` (text part)."""
+    pattern = re.compile(re.escape(base) + r"/l/\S+")
+    for path in emails:
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        if address not in str(message.get("To", "")):
+            continue
+        body = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
+        found = pattern.search(body.get_content()) if body is not None else None
+        if found:
+            return found.group(0)
+    return None
 
 
 def _run_pipeline(

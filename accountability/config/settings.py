@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from accountability.config.errors import ConfigError
+from accountability.links import LinkMaker, link_maker
 from connectors.email import SmtpSecurity
 from connectors.http import (
     DEFAULT_MAX_PAGES,
@@ -81,6 +82,23 @@ class Settings(BaseSettings):
     request_deadline: float = Field(
         DEFAULT_REQUEST_DEADLINE, gt=0, validation_alias=_env("ACCOUNTABILITY_REQUEST_DEADLINE")
     )
+
+    # The web app (SPEC §13, docs/operations.md "Web app"): links in e-mails need both the
+    # public URL and the key; `serve` needs the key.
+    public_url: str | None = Field(None, validation_alias=_env("ACCOUNTABILITY_PUBLIC_URL"))
+    signing_key: SecretStr | None = Field(
+        None, validation_alias=_env("ACCOUNTABILITY_SIGNING_KEY")
+    )
+    trusted_user_header: str | None = Field(
+        None, validation_alias=_env("ACCOUNTABILITY_TRUSTED_USER_HEADER")
+    )
+    link_days: int = Field(14, ge=1, le=90, validation_alias=_env("ACCOUNTABILITY_LINK_DAYS"))
+
+    def link_maker(self) -> LinkMaker | None:
+        """What signs the links in alert e-mails and the digest; None (no links) unless both
+        `ACCOUNTABILITY_PUBLIC_URL` and `ACCOUNTABILITY_SIGNING_KEY` are set."""
+        key = self.signing_key.get_secret_value() if self.signing_key is not None else None
+        return link_maker(self.public_url, key, self.link_days)
 
     def request_limits(self) -> RequestLimits:
         """The connectors' `RequestLimits` from these settings."""
@@ -161,3 +179,18 @@ def require_pagerduty_token(settings: Settings) -> SecretStr:
             "PAGERDUTY_API_URL must start with https:// (the PagerDuty client refuses http)"
         )
     return settings.pagerduty_api_token
+
+
+SIGNING_KEY_HINT = ('make one with `python -c "import secrets; print(secrets.token_urlsafe(32))"` '
+                    "and keep it secret (a .env file with mode 0600, or your secret store)")
+
+
+def require_signing_key(settings: Settings) -> SecretStr:
+    """`accountability serve` signs sessions and links and verifies the links it sent."""
+    key = settings.signing_key
+    if key is None or not key.get_secret_value().strip():
+        raise ConfigError(f"ACCOUNTABILITY_SIGNING_KEY is not set: {SIGNING_KEY_HINT}")
+    if len(key.get_secret_value()) < 16:
+        raise ConfigError("ACCOUNTABILITY_SIGNING_KEY is too short (at least 16 characters): "
+                          + SIGNING_KEY_HINT)
+    return key

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from accountability.links import LinkMaker
 from accountability.messages.pages import email_environment
 from connectors import slack
 from connectors.jira_tickets import adf_bullets, adf_doc, adf_paragraph, adf_text
 from connectors.text import clean, one_line, safe_url
+from rules import governance
 from rules.registry import Registry
 from rules.routing import (
     LATE_RISK_REVIEW,
@@ -208,13 +210,47 @@ def alert_view(
 _environment = cache(email_environment)
 
 
-def render_email(view: AlertView) -> tuple[str, str]:
-    """(text, html) of the email for `view`."""
+def render_email(view: AlertView, links: PersonalLinks | None = None) -> tuple[str, str]:
+    """(text, html) of the email for `view`; with `links` (one recipient's own, from
+    `action_links`), each item carries its one-click buttons."""
     env = _environment()
-    context = {"v": view, "kinds": _KINDS}
+    context = {"v": view, "kinds": _KINDS, "links": links.by_item if links else {},
+               "links_expire": links.expires if links else ""}
     text = env.get_template("alerts/email.txt.j2").render(**context)
     html = env.get_template("alerts/email.html.j2").render(**context)
     return text, html
+
+
+@dataclass(frozen=True)
+class PersonalLinks:
+    """One recipient's signed links: item ref → [(label, URL)], and when they expire."""
+
+    by_item: dict[str, list[tuple[str, str]]]
+    expires: str
+
+
+def action_links(
+    registry: Registry, view: AlertView, person: str, maker: LinkMaker, now: datetime,
+) -> PersonalLinks:
+    """The links `person` may use on `view`'s items: Ratify on an unauthorized change,
+    Acknowledge and Close on a risk review still open, each only where the registry gives
+    `person` that right (the rules the web app, like the CLI, will check again on the click).
+    A cc reader without the right gets none: a link is never a way around the rules."""
+    by_item: dict[str, list[tuple[str, str]]] = {}
+    for item in view.items:
+        if view.kind == UNAUTHORIZED_CHANGE:
+            if view.workflow in registry.workflows and governance.may_ratify(
+                    registry, person, view.workflow, item.decision) is None:
+                by_item[item.ref] = [("Ratify", maker.action(person, "ratify", item.ref,
+                                                             now=now))]
+        elif view.kind != RISK_REVIEW_CLOSED and view.workflow in registry.workflows:
+            review = item.review or item.ref
+            if governance.may_handle_review(registry, person, view.workflow, "close") is None:
+                by_item[item.ref] = [
+                    ("Acknowledge", maker.action(person, "acknowledge", review, now=now)),
+                    ("Close", maker.action(person, "close", review, now=now))]
+    expires = (now + timedelta(days=maker.days)).astimezone(registry.tz)
+    return PersonalLinks(by_item, expires.strftime("%Y-%m-%d %H:%M %Z"))
 
 
 _KINDS = {"unauthorized": UNAUTHORIZED_CHANGE, "review": RISK_REVIEW, "late": LATE_RISK_REVIEW,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from email.utils import make_msgid
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -19,8 +20,11 @@ from zoneinfo import ZoneInfo
 import css_inline
 from jinja2 import Environment
 
+from accountability.links import LinkMaker
 from accountability.messages.pages import email_environment
+from rules import governance
 from rules.digest import Digest, format_value
+from rules.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,32 @@ class Chart:
     cid: str  # the Content-ID without its angle brackets
     filename: str
     png: bytes
+
+
+@dataclass(frozen=True)
+class DigestLinks:
+    """One leader's own links: a sign-in to the web app, and per workflow the four decisions
+    (label, URL) for the digest's week."""
+
+    signin: str
+    decide: dict[str, list[tuple[str, str]]]
+    expires: str
+
+
+def digest_links(
+    registry: Registry, digest: Digest, person: str, maker: LinkMaker, now: datetime,
+) -> DigestLinks:
+    """`person`'s links, decisions only on workflows they may decide (`rules.governance`)."""
+    decide = {
+        w.id: [(decision.capitalize(), maker.action(person, "decide", w.id, now=now,
+                                                    decision=decision, week=digest.week))
+               for decision in governance.DECISIONS]
+        for w in digest.workflows
+        if w.id in registry.workflows and governance.may_decide(registry, person, w.id) is None
+    }
+    expires = (now + timedelta(days=maker.days)).astimezone(registry.tz)
+    return DigestLinks(signin=maker.signin(person, now=now), decide=decide,
+                       expires=expires.strftime("%Y-%m-%d %H:%M %Z"))
 
 
 @dataclass(frozen=True)
@@ -83,10 +113,10 @@ def _environment() -> Environment:
 _INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
 
-def render_text(digest: Digest) -> str:
+def render_text(digest: Digest, links: DigestLinks | None = None) -> str:
     """The plain-text part alone (no charts to draw)."""
     return _tidy(_environment().get_template("digest/digest.txt.j2").render(
-        d=digest, generated=_generated(digest)))
+        d=digest, generated=_generated(digest), links=links))
 
 
 def render(digest: Digest, *, cid_domain: str = "accountability.local") -> RenderedDigest:
@@ -99,7 +129,7 @@ def render(digest: Digest, *, cid_domain: str = "accountability.local") -> Rende
         for index, w in enumerate(digest.workflows)
         if w.trend_weeks
     )
-    context = {"d": digest, "generated": _generated(digest)}
+    context = {"d": digest, "generated": _generated(digest), "links": None}
     html = _environment().get_template("digest/digest.html.j2")
     email_html = html.render(**context, images={c.workflow: f"cid:{c.cid}" for c in charts})
     file_html = html.render(**context, images={c.workflow: _data_uri(c.png) for c in charts})
@@ -111,6 +141,17 @@ def render(digest: Digest, *, cid_domain: str = "accountability.local") -> Rende
         file_html=_INLINER.inline(file_html),
         charts=charts,
     )
+
+
+def personalize(rendered: RenderedDigest, links: DigestLinks) -> RenderedDigest:
+    """The e-mail parts again with one reader's links (charts reused, not redrawn). The file
+    and the artifact never carry links: they are read by others than the person signed for."""
+    digest = rendered.digest
+    html = _environment().get_template("digest/digest.html.j2").render(
+        d=digest, generated=_generated(digest), links=links,
+        images={c.workflow: f"cid:{c.cid}" for c in rendered.charts})
+    return replace(rendered, text=render_text(digest, links),
+                   email_html=_INLINER.inline(html))
 
 
 def render_markdown(digest: Digest, delivery: list[str] | None = None) -> str:

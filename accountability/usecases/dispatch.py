@@ -52,9 +52,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from accountability.clock import Clock, system_clock
 from accountability.config.errors import ConfigError
 from accountability.config.settings import Settings, require_jira
+from accountability.links import LinkMaker
 from accountability.messages.alerts import (
     AlertView,
     ItemView,
+    action_links,
     alert_view,
     jira_ticket,
     pagerduty_trigger,
@@ -161,6 +163,8 @@ class Channels:
         env_file: the dotenv file `env:NAME` references may also be read from.
         http_transport: an httpx transport for Slack and Jira (tests).
         slack_hosts: the hosts Slack webhooks may point at (`ACCOUNTABILITY_SLACK_HOSTS`).
+        links: signs each e-mail recipient's own one-click links (`ACCOUNTABILITY_PUBLIC_URL`
+            and `ACCOUNTABILITY_SIGNING_KEY`); None: e-mails without links, as before.
     """
 
     def __init__(
@@ -174,6 +178,7 @@ class Channels:
         env_file: Path | None = Path(".env"),
         http_transport: Any = None,
         slack_hosts: tuple[str, ...] = SLACK_HOSTS,
+        links: LinkMaker | None = None,
     ) -> None:
         self.smtp_config = smtp
         self.sender = sender
@@ -183,6 +188,7 @@ class Channels:
         self._ca_bundle = ca_bundle
         self._transport = http_transport
         self._slack_hosts = slack_hosts
+        self.links = links
         self._smtp: SmtpSender | None = None
         self._slack: SlackWebhook | None = None
         self._jira: JiraTickets | None = None
@@ -211,6 +217,7 @@ class Channels:
             jira=jira,
             ca_bundle=settings.ca_bundle,
             slack_hosts=settings.slack_hosts,
+            links=settings.link_maker(),
         )
 
     @property
@@ -571,6 +578,8 @@ class _Dispatch:
             to, cc = cc, {}
         notes = [str(r.payload["note"]) for r, _ in addressed if r.payload.get("note")]
         view = self.view([r for r, _ in addressed], notes)
+        if self.channels.links is not None:
+            return self._send_personal(view, addressed, [*to.values(), *cc.values()], outcome)
         text, html = render(view)
         message = compose(
             subject=view.subject, sender=self.channels.sender, to=list(to.values()),
@@ -587,6 +596,46 @@ class _Dispatch:
                     retriable=not 500 <= code < 600)
             else:
                 outcome.sent[row.id] = result.message_id
+        return outcome
+
+    def _send_personal(
+        self, view: AlertView, addressed: list[tuple[_Row, str]], mailboxes: list[Mailbox],
+        outcome: _Outcome,
+    ) -> _Outcome:
+        """With signed links, one copy per person: a link acts as the person it was signed
+        for, so nobody may receive another's (no shared To/Cc line, each copy its own
+        Message-ID). A copy that fails after others went out fails its own rows only, so a
+        retry never sends the others twice; when the first fails, the whole message fails as
+        a single e-mail would (and may trip the destination's breaker)."""
+        maker = self.channels.links
+        assert maker is not None  # checked by the caller
+        now = self.clock()
+        people = {address: row.recipient for row, address in addressed}
+        sent_any = False
+        for mailbox in mailboxes:
+            links = action_links(self.registry, view, people[mailbox.address], maker, now)
+            text, html = render_email(view, links)
+            message = compose(
+                subject=view.subject, sender=self.channels.sender, to=[mailbox], text=text,
+                html=html, date=now, headers={"X-Accountability-Workflow": view.workflow,
+                                              "X-Accountability-Kind": view.kind})
+            rows = [row for row, address in addressed if address == mailbox.address]
+            try:
+                result = self.channels.smtp().send(message)
+            except ChannelError as exc:
+                if not sent_any:
+                    raise
+                outcome.failed.update(dict.fromkeys((r.id for r in rows), exc))
+                continue
+            sent_any = True
+            for row in rows:
+                if mailbox.address in result.refused:
+                    code, reply = result.refused[mailbox.address]
+                    outcome.failed[row.id] = ChannelError(
+                        f"email: the SMTP server refused {mailbox.address}: {code} {reply}",
+                        retriable=not 500 <= code < 600)
+                else:
+                    outcome.sent[row.id] = result.message_id
         return outcome
 
     def send_slack(self, rows: list[_Row], render: SlackRenderer) -> _Outcome:

@@ -28,6 +28,13 @@ from storage import outbox
 from storage.models import RiskReview
 
 
+class AlreadyDone(UsageError):
+    """The action was taken before (a closed review, a ratified finding): the CLI exits 2 as for
+    any refusal; the web app, where a second click is normal, shows "already done" instead.
+    Raised only after the rights check, so it never tells someone without the right anything
+    they could not see."""
+
+
 def _review(session: Session, registry: Registry, review_id: str) -> RiskReview:
     review = store.get_review(session, review_id)
     if review is None:
@@ -49,7 +56,7 @@ def acknowledge(
     if refusal:
         raise UsageError(refusal)
     if review.status == "closed":
-        raise UsageError(f"risk review '{review_id}' is already closed")
+        raise AlreadyDone(f"risk review '{review_id}' is already closed")
     if review.status == "open":
         review.status = "acknowledged"
         review.acknowledged_at = clock()
@@ -74,7 +81,7 @@ def close(
     if refusal:
         raise UsageError(refusal)
     if review.status == "closed":
-        raise UsageError(f"risk review '{review_id}' is already closed")
+        raise AlreadyDone(f"risk review '{review_id}' is already closed")
     if not note.strip():
         raise UsageError("--note must say why the risk review is closed")
     now, where = clock(), origin()
@@ -96,15 +103,12 @@ def ratify(
     session: Session, registry: Registry, key: str, by: str, note: str, *,
     clock: Clock = system_clock, origin: OriginSource = process_origin,
 ) -> None:
+    """Ratify a finding: the rights first (a refusal names who may), then its state."""
     finding = store.get_finding(session, key)
     if finding is None:
         # Authorized changes are not stored (`findings --all` re-judges them): say so too.
         raise UsageError(f"no finding with key '{key}' (see `accountability findings`; an "
                          "authorized change, listed by `findings --all`, needs no ratifying)")
-    if finding.status == "ratified":
-        raise UsageError(f"finding '{key}' is already ratified")
-    if not note.strip():
-        raise UsageError("--note must say why the finding is accepted")
     if finding.workflow is None or finding.workflow not in registry.workflows:
         allowed = registry.expand(registry.leadership)
         if by not in allowed:
@@ -116,6 +120,10 @@ def ratify(
                                         str(decision) if decision else None)
         if refusal:
             raise UsageError(refusal)
+    if finding.status == "ratified":
+        raise AlreadyDone(f"finding '{key}' is already ratified")
+    if not note.strip():
+        raise UsageError("--note must say why the finding is accepted")
     store.ratify(session, finding, by, note, clock(), asdict(origin()))
 
 

@@ -35,6 +35,7 @@ EXPECTED_TABLES = {
     "alert_breakers",
     "reset_confirmations",
     "map_writes",
+    "web_audit",
 }
 
 

@@ -15,11 +15,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from accountability.clock import Clock, system_clock
 from accountability.config.errors import UsageError
 from accountability.config.settings import Settings
-from accountability.messages.digest import RenderedDigest, render, render_markdown, render_text
+from accountability.links import LinkMaker
+from accountability.messages.digest import (
+    RenderedDigest,
+    digest_links,
+    personalize,
+    render,
+    render_markdown,
+    render_text,
+)
 from accountability.private_files import write_private
 from accountability.usecases.digest import mail
 from accountability.usecases.digest.gather import gather
-from connectors.email import SmtpSender
+from connectors.channel_errors import ChannelError
+from connectors.email import Mailbox, SmtpSender
 from rules.digest import Digest, build_digest
 from rules.registry import LoadedRegistry, Registry
 from rules.weeks import parse_week, shift_week, week_of
@@ -115,16 +124,55 @@ def produce(
     if out is not None and rendered is not None:
         report.out = write_file(out, rendered.file_html)
     if recipients is not None and rendered is not None and skipped is None:
-        message = mail.compose(rendered, sender=sender, to=recipients.to, date=now)
-        with SmtpSender(mail.smtp_config(settings)) as smtp:
-            result = smtp.send(message)
-        report.sent_to = [m.address for m in recipients.to if m.address not in result.refused]
-        report.message_id = result.message_id
-        report.notes += [f"{address} was refused by the SMTP server: {code} {reply}"
-                         for address, (code, reply) in result.refused.items()]
+        maker = settings.link_maker()
+        if maker is None:
+            _send_one(report, rendered, recipients, settings, sender, now)
+        else:
+            _send_personal(report, rendered, recipients, settings, sender, now, maker, registry)
         with session_scope(factory) as session:
-            store.record_send(session, week, report.sent_to, result.message_id, sent_at=now)
+            store.record_send(session, week, report.sent_to, report.message_id or "",
+                              sent_at=now)
     return report
+
+
+def _send_one(report: DigestReport, rendered: RenderedDigest, recipients: mail.Recipients,
+              settings: Settings, sender: Mailbox, now: datetime) -> None:
+    """Without links: one e-mail to all of leadership."""
+    message = mail.compose(rendered, sender=sender, to=recipients.to, date=now)
+    with SmtpSender(mail.smtp_config(settings)) as smtp:
+        result = smtp.send(message)
+    report.sent_to = [m.address for m in recipients.to if m.address not in result.refused]
+    report.message_id = result.message_id
+    report.notes += [f"{address} was refused by the SMTP server: {code} {reply}"
+                     for address, (code, reply) in result.refused.items()]
+
+
+def _send_personal(report: DigestReport, rendered: RenderedDigest, recipients: mail.Recipients,
+                   settings: Settings, sender: Mailbox, now: datetime, maker: LinkMaker,
+                   registry: Registry) -> None:
+    """With links: one copy per leader, each with their own signed links (a link acts as the
+    person it names, so no copy may carry another's). A copy that fails after others went out
+    is noted, not raised, so the copies sent are recorded and not sent again."""
+    ids: list[str] = []
+    with SmtpSender(mail.smtp_config(settings)) as smtp:
+        for mailbox, person in zip(recipients.to, recipients.people, strict=True):
+            mine = personalize(rendered, digest_links(registry, rendered.digest, person, maker,
+                                                      now))
+            try:
+                result = smtp.send(mail.compose(mine, sender=sender, to=[mailbox], date=now))
+            except ChannelError as exc:
+                if not report.sent_to:
+                    raise
+                report.notes.append(f"{mailbox.address}: not sent: {exc}")
+                continue
+            if mailbox.address in result.refused:
+                code, reply = result.refused[mailbox.address]
+                report.notes.append(f"{mailbox.address} was refused by the SMTP server: "
+                                    f"{code} {reply}")
+                continue
+            report.sent_to.append(mailbox.address)
+            ids.append(result.message_id)
+    report.message_id = " ".join(ids)
 
 
 def _already_sent(session: Session, week: str, force: bool, when_sent: str) -> str | None:
