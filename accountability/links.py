@@ -2,7 +2,7 @@
 
 A link names a registry person, an action, its target (a risk review id, a finding key, a
 workflow id), for `decide` the decision and the week, an expiry and a random nonce, all signed
-with `ACCOUNTABILITY_SIGNING_KEY` (itsdangerous: HMAC-SHA1 over the payload, key derived per
+with `ACCOUNTABILITY_SIGNING_KEY` (itsdangerous: HMAC-SHA256 over the payload, key derived per
 purpose with a salt, so an action link never passes as a session cookie or a CSRF token). What
 a link proves is possession of an e-mail sent to that person, within its lifetime
 (docs/operations.md, "Web app").
@@ -20,6 +20,7 @@ This module sits beside `clock.py` and `origin.py` because both the dispatcher a
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -100,7 +101,8 @@ class Signer:
     def __init__(self, key: str) -> None:
         if not key:
             raise ValueError("the signing key is empty")
-        self._serializers = {purpose: URLSafeSerializer(key, salt=salt)
+        sha256 = {"digest_method": hashlib.sha256}  # itsdangerous' default is SHA-1
+        self._serializers = {purpose: URLSafeSerializer(key, salt=salt, signer_kwargs=sha256)
                              for purpose, salt in _SALTS.items()}
 
     def link(
