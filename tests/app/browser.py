@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -35,8 +35,8 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 @pytest.fixture
-def chromium_page(tmp_path: Path) -> Iterator[Page]:
-    """A page of Debian's chromium driven by Playwright, for tests that click (the web app).
+def chromium() -> Iterator[Browser]:
+    """Debian's chromium driven by Playwright, for tests that click (the web app).
 
     Playwright starts the distribution's binary (`executable_path`): it never downloads a
     browser, and the flags keep chromium off the network this machine does not have.
@@ -53,7 +53,12 @@ def chromium_page(tmp_path: Path) -> Iterator[Page]:
             args=[flag for flag in FLAGS if flag != "--headless"] + ["--disable-quic"],
         )
         try:
-            context = browser.new_context(java_script_enabled=False)
-            yield context.new_page()
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def chromium_page(chromium: Browser) -> Page:
+    """A page with JavaScript off: the web app must work without it."""
+    return chromium.new_context(java_script_enabled=False).new_page()
