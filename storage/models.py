@@ -261,6 +261,9 @@ class Finding(Base):
     __table_args__ = (
         Index("ix_findings_workflow_at", "workflow", "at"),
         Index("ix_findings_type_status", "type", "status"),
+        # The web pages (migration 0011): findings newest first, open counts per workflow.
+        Index("ix_findings_at_key", "at", "key"),
+        Index("ix_findings_workflow_type_status", "workflow", "type", "status"),
         CheckConstraint(_one_of("type", FINDING_TYPES), name="type"),
         CheckConstraint(_one_of("status", FINDING_STATUSES), name="status"),
     )
@@ -306,6 +309,7 @@ class RiskReview(Base):
     __table_args__ = (
         UniqueConstraint("workflow", "week"),
         Index("ix_risk_reviews_status_due", "status", "due"),
+        Index("ix_risk_reviews_opened_at", "opened_at"),  # the web's reviews page (0011)
         CheckConstraint(_one_of("status", RISK_REVIEW_STATUSES), name="status"),
     )
 

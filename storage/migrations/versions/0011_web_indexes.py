@@ -1,0 +1,39 @@
+"""Indexes for the web app's read pages (SPEC §13): each page reads one page of rows through
+an index, on the million-event database too.
+
+* `ix_findings_at_key` — the findings page, newest first, unfiltered or by week: read
+  backwards, the page's rows come in order (no sort of every finding);
+* `ix_findings_workflow_type_status` — the overview's count of open unauthorized changes per
+  workflow, counted inside the index;
+* `ix_risk_reviews_opened_at` — the risk reviews page, newest first.
+
+Only indexes: no row changes, and dropping them (downgrade) loses nothing.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | Sequence[str] | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_findings_at_key", "findings", ["at", "key"])
+    op.create_index("ix_findings_workflow_type_status", "findings",
+                    ["workflow", "type", "status"])
+    op.create_index("ix_risk_reviews_opened_at", "risk_reviews", ["opened_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_risk_reviews_opened_at", table_name="risk_reviews")
+    op.drop_index("ix_findings_workflow_type_status", table_name="findings")
+    op.drop_index("ix_findings_at_key", table_name="findings")

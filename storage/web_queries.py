@@ -1,0 +1,192 @@
+"""What the web app's read pages query (SPEC §13): one page of rows at a time, through indexes.
+
+Every list is a page: `LIMIT size + 1 OFFSET (page - 1) * size` in an order an index serves
+(findings newest first by `(at, key)`, risk reviews by `opened_at`), so a page costs the rows
+before it in index order and never the whole table; the extra row says whether a next page
+exists without counting every match (`COUNT(*)` over the million-event database's findings
+would cost more than the page itself). Migration 0011 adds the indexes these orders need.
+
+Nothing here writes: the pages are GET requests, and a GET never acts (SPEC §13).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from storage.models import (
+    Decision,
+    DigestSend,
+    Finding,
+    Ratification,
+    RiskReview,
+    Scorecard,
+)
+
+PAGE_SIZE = 50
+MAX_PAGE = 10_000
+"""Deeper pages are refused by the web layer: OFFSET costs the rows before the page."""
+ACTIVE_REVIEW_STATUSES = ("open", "acknowledged")
+LISTED_FINDING_TYPES = ("unauthorized_change", "unowned_item", "ownership_churn",
+                        "late_risk_review", "registry_gap")
+"""What `findings` lists without `--all`: authorized changes are re-judged, never stored."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    rows: list[T]
+    number: int
+    size: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def _page(session: Session, query: Select[tuple[T]], number: int, size: int) -> Page[T]:
+    rows = list(session.scalars(query.limit(size + 1).offset((number - 1) * size)))
+    return Page(rows=rows[:size], number=number, size=size, has_next=len(rows) > size)
+
+
+@dataclass(frozen=True)
+class FindingFilter:
+    """The findings page's filters; None means any. `since`/`until` bound `at` (a week)."""
+
+    workflow: str | None = None
+    status: str | None = None
+    type: str | None = None
+    source: str | None = None
+    person: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _json_list_holds(column: QueryableAttribute[Any], value: str) -> ColumnElement[bool]:
+    """The JSON list in `column` holds the string `value`, on SQLite and PostgreSQL alike: the
+    list's JSON text contains the value's JSON text (`"dev"` in `["dev", "sam"]`), with LIKE's
+    wildcards escaped."""
+    needle = json.dumps(value)
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(column, String).like(f"%{escaped}%", escape="\\")
+
+
+def _finding_conditions(f: FindingFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Finding.type.in_(LISTED_FINDING_TYPES)]
+    if f.workflow is not None:
+        conditions.append(Finding.workflow == f.workflow)
+    if f.status is not None:
+        conditions.append(Finding.status == f.status)
+    if f.type is not None:
+        conditions.append(Finding.type == f.type)
+    if f.source is not None:
+        conditions.append(Finding.details["source"].as_string() == f.source)
+    if f.person is not None:
+        conditions.append(or_(Finding.actor == f.person,
+                              _json_list_holds(Finding.from_ids, f.person),
+                              _json_list_holds(Finding.to_ids, f.person)))
+    if f.since is not None:
+        conditions.append(Finding.at >= f.since)
+    if f.until is not None:
+        conditions.append(Finding.at < f.until)
+    return conditions
+
+
+def findings(session: Session, f: FindingFilter, number: int = 1,
+             size: int = PAGE_SIZE) -> Page[Finding]:
+    """Newest first (`at`, then `key`, both descending: `ix_findings_at_key` read backwards,
+    or `ix_findings_workflow_at` when a workflow is chosen)."""
+    query = (select(Finding).where(and_(*_finding_conditions(f)))
+             .order_by(Finding.at.desc(), Finding.key.desc()))
+    return _page(session, query, number, size)
+
+
+def finding(session: Session, key: str) -> Finding | None:
+    return session.get(Finding, key)
+
+
+def ratification(session: Session, key: str) -> Ratification | None:
+    return session.get(Ratification, key)
+
+
+def reviews(session: Session, *, workflow: str | None = None, status: str | None = None,
+            number: int = 1, size: int = PAGE_SIZE) -> Page[RiskReview]:
+    """Newest first by the time they opened (`ix_risk_reviews_opened_at`)."""
+    query = select(RiskReview).order_by(RiskReview.opened_at.desc(), RiskReview.id.desc())
+    if workflow is not None:
+        query = query.where(RiskReview.workflow == workflow)
+    if status is not None:
+        query = query.where(RiskReview.status == status)
+    return _page(session, query, number, size)
+
+
+def active_review_counts(session: Session) -> dict[str, int]:
+    """Workflow → risk reviews not closed (`ix_risk_reviews_status_due`)."""
+    query = (select(RiskReview.workflow, func.count())
+             .where(RiskReview.status.in_(ACTIVE_REVIEW_STATUSES))
+             .group_by(RiskReview.workflow))
+    return {str(workflow): int(count) for workflow, count in session.execute(query)}
+
+
+def open_unauthorized_counts(session: Session, workflows: Sequence[str]) -> dict[str, int]:
+    """Workflow → unauthorized changes still open (not ratified), all weeks
+    (`ix_findings_workflow_type_status`: counted in the index, no table row read)."""
+    counts: dict[str, int] = {}
+    for workflow in workflows:
+        counts[workflow] = int(session.scalar(
+            select(func.count()).select_from(Finding).where(
+                Finding.workflow == workflow, Finding.type == "unauthorized_change",
+                Finding.status == "open")) or 0)
+    return counts
+
+
+def latest_scorecard(session: Session, workflow: str) -> Scorecard | None:
+    """The newest week stored for `workflow` (the primary key `(workflow, week)` read backwards:
+    ISO week names sort in time)."""
+    query = (select(Scorecard).where(Scorecard.workflow == workflow)
+             .order_by(Scorecard.week.desc()).limit(1))
+    return session.scalars(query).first()
+
+
+def scorecards(session: Session, workflow: str, weeks: Sequence[str]) -> list[Scorecard]:
+    """The stored scorecards of `workflow` in `weeks`, oldest first."""
+    query = (select(Scorecard)
+             .where(Scorecard.workflow == workflow, Scorecard.week.in_(list(weeks)))
+             .order_by(Scorecard.week))
+    return list(session.scalars(query))
+
+
+def decisions(session: Session, workflow: str, limit: int = 10) -> list[Decision]:
+    """The workflow's last recorded decisions, newest first (`ix_decisions_workflow_week`)."""
+    query = (select(Decision).where(Decision.workflow == workflow)
+             .order_by(Decision.week.desc(), Decision.recorded_at.desc(), Decision.id.desc())
+             .limit(limit))
+    return list(session.scalars(query))
+
+
+def digest_weeks(session: Session, before: str, number: int = 1,
+                 size: int = PAGE_SIZE) -> Page[str]:
+    """Weeks a digest can be shown for: weeks with a stored scorecard, before `before` (the
+    current week, not finished), newest first. The primary key `(workflow, week)` holds them."""
+    query = (select(Scorecard.week).where(Scorecard.week < before).distinct()
+             .order_by(Scorecard.week.desc()))
+    return _page(session, query, number, size)
+
+
+def digest_sends(session: Session, weeks: Sequence[str]) -> dict[str, DigestSend]:
+    query = select(DigestSend).where(DigestSend.week.in_(list(weeks)))
+    return {row.week: row for row in session.scalars(query)}
+
+
+def has_week(session: Session, week: str) -> bool:
+    """Whether any workflow has a stored scorecard for `week` (the digest archive's weeks)."""
+    query = select(Scorecard.week).where(Scorecard.week == week).limit(1)
+    return session.scalar(query) is not None
