@@ -262,7 +262,7 @@ class Finding(Base):
         Index("ix_findings_workflow_at", "workflow", "at"),
         Index("ix_findings_type_status", "type", "status"),
         # The web pages (migration 0011): findings newest first, open counts per workflow.
-        Index("ix_findings_at_key", "at", "key"),
+        Index("ix_findings_at_key_cover", "at", "key", "type", "status", "workflow"),
         Index("ix_findings_workflow_type_status", "workflow", "type", "status"),
         CheckConstraint(_one_of("type", FINDING_TYPES), name="type"),
         CheckConstraint(_one_of("status", FINDING_STATUSES), name="status"),

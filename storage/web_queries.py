@@ -20,13 +20,16 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from storage.evaluations import EVALUATION_CURSOR
 from storage.models import (
+    AlertOutbox,
     Decision,
     DigestSend,
     Finding,
     Ratification,
     RiskReview,
     Scorecard,
+    SyncCursor,
 )
 
 PAGE_SIZE = 50
@@ -80,7 +83,9 @@ def _json_list_holds(column: QueryableAttribute[Any], value: str) -> ColumnEleme
 
 
 def _finding_conditions(f: FindingFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Finding.type.in_(LISTED_FINDING_TYPES)]
+    # `!=`, not `IN (listed types)`: an IN on `type` would send the planner to the type index
+    # and a sort of every finding; there are no stored authorized changes to skip anyway.
+    conditions: list[ColumnElement[bool]] = [Finding.type != "authorized_change"]
     if f.workflow is not None:
         conditions.append(Finding.workflow == f.workflow)
     if f.status is not None:
@@ -100,13 +105,28 @@ def _finding_conditions(f: FindingFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+FINDINGS_ORDER_INDEX = "ix_findings_at_key_cover"
+
+
 def findings(session: Session, f: FindingFilter, number: int = 1,
              size: int = PAGE_SIZE) -> Page[Finding]:
-    """Newest first (`at`, then `key`, both descending: `ix_findings_at_key` read backwards,
-    or `ix_findings_workflow_at` when a workflow is chosen)."""
-    query = (select(Finding).where(and_(*_finding_conditions(f)))
-             .order_by(Finding.at.desc(), Finding.key.desc()))
-    return _page(session, query, number, size)
+    """Newest first (`at`, then `key`, both descending), in two steps: the page's keys, read
+    from `ix_findings_at_key_cover` alone (it holds `at`, `key`, `type`, `status` and
+    `workflow`, so the rows OFFSET skips are index entries, never table rows), then those
+    rows by primary key. Filters on `source` and `person` read the rows they test.
+
+    SQLite is told to use that index (`INDEXED BY`): without statistics its planner prefers
+    an index matching an equality (`type = …`) and sorts every match, hundreds of
+    thousands of rows at scale; PostgreSQL ignores the hint and plans with its statistics."""
+    keys_query = (select(Finding.key).where(and_(*_finding_conditions(f)))
+                  .order_by(Finding.at.desc(), Finding.key.desc())
+                  .with_hint(Finding, f"INDEXED BY {FINDINGS_ORDER_INDEX}", "sqlite"))
+    keys = list(session.scalars(keys_query.limit(size + 1).offset((number - 1) * size)))
+    shown = keys[:size]
+    by_key = ({row.key: row for row in session.scalars(
+        select(Finding).where(Finding.key.in_(shown)))} if shown else {})
+    return Page(rows=[by_key[key] for key in shown if key in by_key], number=number,
+                size=size, has_next=len(keys) > size)
 
 
 def finding(session: Session, key: str) -> Finding | None:
@@ -190,3 +210,34 @@ def has_week(session: Session, week: str) -> bool:
     """Whether any workflow has a stored scorecard for `week` (the digest archive's weeks)."""
     query = select(Scorecard.week).where(Scorecard.week == week).limit(1)
     return session.scalar(query) is not None
+
+
+def digest_fingerprint(session: Session, start: datetime, end: datetime,
+                       finding_types: Sequence[str]) -> tuple[object, ...]:
+    """A value that changes whenever what the digest of the week `[start, end)` reads changes:
+    the evaluation's cursor (every evaluation moves it), the week's findings of
+    `finding_types` and the open registry gaps counted by status (a ratification moves a
+    count), the risk reviews' and decisions' latest changes, the dead alerts and the
+    scorecards' last computation. Each is an aggregate over an index or a small table, so
+    the web app keeps a built digest until one of them moves instead of re-reading
+    thousands of findings per view."""
+    cursor = session.execute(select(SyncCursor.cursor, SyncCursor.updated_at).where(
+        SyncCursor.source == EVALUATION_CURSOR[0],
+        SyncCursor.partition == EVALUATION_CURSOR[1])).first()
+    week_findings = session.execute(
+        select(Finding.status, func.count()).where(
+            Finding.at >= start, Finding.at < end, Finding.type.in_(list(finding_types)))
+        .with_hint(Finding, f"INDEXED BY {FINDINGS_ORDER_INDEX}", "sqlite")
+        .group_by(Finding.status).order_by(Finding.status)).all()
+    gaps = session.scalar(select(func.count()).select_from(Finding).where(
+        Finding.type == "registry_gap", Finding.status == "open"))
+    reviews = session.execute(select(
+        func.count(), func.max(RiskReview.opened_at), func.max(RiskReview.acknowledged_at),
+        func.max(RiskReview.closed_at), func.count().filter(RiskReview.status == "closed"),
+        func.max(RiskReview.due))).first()
+    decisions = session.execute(select(func.count(), func.max(Decision.id))).first()
+    dead = session.execute(select(func.count(), func.max(AlertOutbox.id)).where(
+        AlertOutbox.status == "dead")).first()
+    computed = session.scalar(select(func.max(Scorecard.computed_at)))
+    return (tuple(cursor or ()), tuple(tuple(r) for r in week_findings), gaps,
+            tuple(reviews or ()), tuple(decisions or ()), tuple(dead or ()), computed)

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from threading import Lock
 from typing import Any
 from urllib.parse import urlencode
 
@@ -46,6 +47,7 @@ from rules.registry import LoadedRegistry, Registry
 from rules.sources import SOURCE_NAMES
 from rules.weeks import parse_week, shift_week, week_bounds, week_of, weeks_between
 from storage import web_queries as q
+from storage.digests import DIGEST_FINDING_TYPES
 from storage.evaluations import week_score
 from storage.models import FINDING_STATUSES, RISK_REVIEW_STATUSES, Finding, RiskReview
 
@@ -459,22 +461,47 @@ def digests(request: Request) -> Response:
         **_common(request, loaded))
 
 
+DIGEST_CACHE_SIZE = 16
+_digest_cache: dict[tuple[object, ...], str] = {}
+_digest_lock = Lock()
+
+
 @_handled
 def digest(request: Request) -> Response:
-    """The digest of a week as the e-mail shows it, built from the database now (the database
-    keeps when a digest was sent, not its HTML: like the e-mail, risk reviews show today's
-    state); its charts are the trend PNGs the scorecard pages serve."""
+    """The digest of a week as the e-mail shows it, built from the database (the database
+    keeps when a digest was sent, not its HTML; like the e-mail, risk reviews show their
+    state now); its charts are the trend PNGs the scorecard pages serve.
+
+    Building it reads every finding of the week (thousands at scale: seconds), so a built
+    page is kept, keyed by the week, the registry, the day and `digest_fingerprint` (cheap
+    aggregates that move whenever what the digest reads moves): a second view costs the
+    fingerprint, and any evaluation, ratification, review, decision or dead alert rebuilds
+    it. Its "generated" time is when it was built."""
     web = _web(request)
     loaded = web.loaded_registry()
+    registry = loaded.registry
     week = _week(request.path_params["week"]) or ""
+    now = web.clock()
+    start, end = week_bounds(week, registry.tz)
     with _session(request) as session:
         if not q.has_week(session, week):
             raise NotFound(f"There is no digest for {week}: no scorecard was stored for it.")
-        inputs = gather(session, loaded, week, web.clock())
-    built = build_digest(loaded.registry, inputs)
-    images = {w.id: _link(f"/workflows/{w.id}/trend.png", {"week": week})
-              for w in built.workflows}
-    return HTMLResponse(render_page(built, images), headers=SECURITY_HEADERS)
+        key = (week, loaded.content_hash, now.astimezone(registry.tz).date(),
+               q.digest_fingerprint(session, start, end, DIGEST_FINDING_TYPES))
+        with _digest_lock:
+            html = _digest_cache.get(key)
+        if html is None:
+            inputs = gather(session, loaded, week, now)
+    if html is None:
+        built = build_digest(registry, inputs)
+        images = {w.id: _link(f"/workflows/{w.id}/trend.png", {"week": week})
+                  for w in built.workflows}
+        html = render_page(built, images)
+        with _digest_lock:
+            if len(_digest_cache) >= DIGEST_CACHE_SIZE:
+                _digest_cache.pop(next(iter(_digest_cache)))
+            _digest_cache[key] = html
+    return HTMLResponse(html, headers=SECURITY_HEADERS)
 
 
 # --- 30-day reset ---------------------------------------------------------------------------------
