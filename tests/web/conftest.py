@@ -9,13 +9,17 @@ summary), as Jira and PagerDuty may send it; the registry names a person with ma
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
@@ -23,7 +27,6 @@ from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.testclient import TestClient
 
 from accountability.web import pages
 from accountability.web.context import WebContext
@@ -149,7 +152,7 @@ class AsPerson(BaseHTTPMiddleware):
 
 @dataclass
 class Site:
-    client: TestClient
+    client: httpx.Client
     seeded: Seeded
     statements: list[str]
     engine: Engine
@@ -177,10 +180,30 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     def record(conn: object, cursor: object, statement: str, *args: object) -> None:
         statements.append(statement)
 
-    with TestClient(app) as client:
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield Site(client, seeded, statements, engine, url)
     engine.dispose()
 
 
-def get(site: Site, path: str, person: str = "maria", **params: str) -> httpx.Response:
-    return site.client.get(path, params=params, headers={"x-test-person": person})
+@contextmanager
+def serving(app: Starlette) -> Iterator[str]:
+    """The app behind uvicorn on a loopback port, as `accountability serve` runs it: real HTTP."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                           access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def get(site: Site, path: str, as_person: str = "maria", **params: str) -> httpx.Response:
+    return site.client.get(path, params=params, headers={"x-test-person": as_person})
