@@ -33,6 +33,7 @@ from accountability.web.context import WebContext
 from storage.engine import make_engine, session_factory, session_scope
 from storage.migrate import upgrade
 from storage.models import Decision, DigestSend, Finding, Ratification, RiskReview, Scorecard
+from tests.conftest import create_pg_database, drop_pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "registry.yaml"
@@ -167,10 +168,20 @@ def make_app(url: str, registry: Path) -> tuple[Starlette, Engine]:
     return app, engine
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def site(request: pytest.FixtureRequest,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The seeded site on a fresh SQLite file, and on a fresh PostgreSQL database (the JSON
+    filters and the index hint are dialect-specific)."""
     folder = tmp_path_factory.mktemp("web")
-    url = f"sqlite:///{folder / 'accountability.db'}"
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'accountability.db'}"
+    else:
+        admin = request.getfixturevalue("pg_admin_url")
+        database = create_pg_database(admin)
+        request.addfinalizer(lambda: drop_pg_database(admin, database))
+        url = database.render_as_string(hide_password=False)
     upgrade(url)
     seeded = seed(url)
     app, engine = make_app(url, hostile_registry(folder))

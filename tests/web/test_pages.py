@@ -44,7 +44,7 @@ def expected(site: Site, **where: object) -> list[str]:
     """The seeded findings' keys matching `where` (a predicate per field), newest first."""
     rows = [r for r in site.seeded.findings
             if all(test(r) for test in where.values())]  # type: ignore[operator]
-    rows.sort(key=lambda r: (r["at"], r["key"]), reverse=True)  # type: ignore[arg-type,return-value]
+    rows.sort(key=lambda r: (r["at"], r["key"]), reverse=True)
     return [str(r["key"]) for r in rows]
 
 
