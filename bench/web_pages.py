@@ -62,6 +62,8 @@ def pages(finding_key: str) -> dict[str, str]:
         "findings, workflow+type+status": "/findings?workflow=support&type=unauthorized_change"
                                           "&status=open",
         "findings, workflow, page 200": "/findings?workflow=support&page=200",
+        "findings, type, page 200": "/findings?type=unauthorized_change&page=200",
+        "findings, rare type": "/findings?type=registry_gap",
         "findings, week": f"/findings?week={WEEK}",
         "findings, week, page 20": f"/findings?week={WEEK}&page=20",
         "findings, source": "/findings?source=pagerduty",
