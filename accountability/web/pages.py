@@ -80,6 +80,7 @@ def _session(request: Request) -> Iterator[Session]:
     transaction (rolled back) and leaves the loaded rows readable by the template."""
     with _web(request).sessions() as session:
         session.autoflush = False
+        q.prepare_reads(session)
         yield session
 
 
