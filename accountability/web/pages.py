@@ -474,10 +474,10 @@ def digest(request: Request) -> Response:
     state now); its charts are the trend PNGs the scorecard pages serve.
 
     Building it reads every finding of the week (thousands at scale: seconds), so a built
-    page is kept, keyed by the week, the registry, the day and `digest_fingerprint` (cheap
-    aggregates that move whenever what the digest reads moves): a second view costs the
-    fingerprint, and any evaluation, ratification, review, decision or dead alert rebuilds
-    it. Its "generated" time is when it was built."""
+    page is kept, keyed by the database, the week, the registry, the day and
+    `digest_fingerprint` (cheap aggregates that move whenever what the digest reads moves):
+    a second view costs the fingerprint, and any evaluation, ratification, review, decision
+    or dead alert rebuilds it. Its "generated" time is when it was built."""
     web = _web(request)
     loaded = web.loaded_registry()
     registry = loaded.registry
@@ -487,7 +487,8 @@ def digest(request: Request) -> Response:
     with _session(request) as session:
         if not q.has_week(session, week):
             raise NotFound(f"There is no digest for {week}: no scorecard was stored for it.")
-        key = (week, loaded.content_hash, now.astimezone(registry.tz).date(),
+        key = (session.get_bind().engine.url.render_as_string(hide_password=True), week,
+               loaded.content_hash, now.astimezone(registry.tz).date(),
                q.digest_fingerprint(session, start, end, DIGEST_FINDING_TYPES))
         with _digest_lock:
             html = _digest_cache.get(key)
