@@ -37,7 +37,8 @@ def clean(text: object, limit: int | None = None, *, strip: bool = True) -> str:
 def one_line(text: object, limit: int | None = None) -> str:
     """One line (headers, subjects, summaries): every line break becomes a space, then cut."""
     value = _LINE_BREAKS.sub(" ", str(text)).translate(_BIDI_CONTROLS)
-    value = "".join(c for c in value if _printable(c))
+    if not value.isprintable():  # fast path: printable text holds no Cc or Cs character
+        value = "".join(c for c in value if _printable(c))
     value = _SPACES.sub(" ", value).strip()
     return truncate(value, limit) if limit is not None else value
 

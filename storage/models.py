@@ -262,6 +262,9 @@ class Finding(Base):
     __table_args__ = (
         Index("ix_findings_workflow_at", "workflow", "at"),
         Index("ix_findings_type_status", "type", "status"),
+        # The web pages (migration 0012): findings newest first, open counts per workflow.
+        Index("ix_findings_at_key_cover", "at", "key", "type", "status", "workflow"),
+        Index("ix_findings_workflow_type_status", "workflow", "type", "status"),
         CheckConstraint(_one_of("type", FINDING_TYPES), name="type"),
         CheckConstraint(_one_of("status", FINDING_STATUSES), name="status"),
     )
@@ -307,6 +310,7 @@ class RiskReview(Base):
     __table_args__ = (
         UniqueConstraint("workflow", "week"),
         Index("ix_risk_reviews_status_due", "status", "due"),
+        Index("ix_risk_reviews_opened_at", "opened_at"),  # the web's reviews page (0012)
         CheckConstraint(_one_of("status", RISK_REVIEW_STATUSES), name="status"),
     )
 

@@ -154,6 +154,15 @@ def personalize(rendered: RenderedDigest, links: DigestLinks) -> RenderedDigest:
                    email_html=_INLINER.inline(html))
 
 
+def render_page(digest: Digest, images: dict[str, str]) -> str:
+    """The digest's HTML for a browser (the web app's digest archive): the `<style>` block is
+    kept, since a browser reads it (no inlining to pay for), and each workflow's chart is the
+    URL `images` gives it (a chart the server draws on request), not a data URI."""
+    template = _environment().get_template("digest/digest.html.j2")
+    return template.render(d=digest, generated=_generated(digest), images=images,
+                           links=None)
+
+
 def render_markdown(digest: Digest, delivery: list[str] | None = None) -> str:
     """The digest as a Prefect markdown artifact, with what was done with it (`delivery`)."""
     template = _environment().get_template("digest/digest.md.j2")

@@ -40,6 +40,7 @@ from tests.alerts.conftest import (
     store_review,
     verdict,
 )
+from tests.web.seeded_site import site  # noqa: F401  (the read pages' seeded site fixture)
 
 KEY = "test-signing-key-0123456789abcdef"
 OTHER_KEY = "another-key-entirely-9876543210zyx"

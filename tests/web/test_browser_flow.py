@@ -21,9 +21,16 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
+from pydantic import SecretStr
 from rich.console import Console
 
+from accountability.web.app import create_app
+from accountability.web.auth import WebSettings
+from accountability.web.context import WebContext
+from storage.engine import make_engine, session_factory
+from storage.migrate import upgrade
 from tests.app.browser import chromium  # noqa: F401  (fixture)
+from tests.web.seeded_site import NOW, SCRIPT, hostile_registry, seed, serving
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +39,7 @@ EXAMPLE = ROOT / "examples" / "registry.yaml"
 
 def _open_email(page: Page, eml: Path, folder: Path) -> None:
     """Show the HTML part of `eml` as a mail client would: as a page of its own."""
-    message = BytesParser(policy=policy.default).parse(eml.open("rb"))
+    message = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
     body = message.get_body(("html",))
     assert body is not None, f"{eml.name} has no HTML part"
     shown = folder / f"{eml.stem}.html"
@@ -52,7 +59,7 @@ class Seen:
     ratify_title: str = ""
     ratified: str = ""
     ratified_again: str = ""
-    decision_title: str = ""
+    decision_page: str = ""
     decided: str = ""
     tampered_status: int = 0
     tampered: str = ""
@@ -78,7 +85,7 @@ def _browse(browser: Browser, out: Path, shown: Path, seen: Seen) -> None:
     page = browser.new_context(java_script_enabled=False).new_page()
     _open_email(page, _one(emails, "*-dana-accountability-digest-*.eml"), shown)
     page.get_by_role("link", name="Stabilize").first.click()
-    seen.decision_title = page.locator("h1").inner_text()
+    seen.decision_page = page.locator("main").inner_text()
     page.get_by_role("button").click()
     seen.decided = page.locator("main").inner_text()
 
@@ -127,7 +134,7 @@ def test_maria_ratifies_and_dana_decides_from_their_emails_in_chromium(
     assert seen.ratify_title.startswith("Ratify"), seen.ratify_title
     assert "is ratified" in seen.ratified, seen.ratified
     assert "already" in seen.ratified_again.lower(), seen.ratified_again
-    assert "stabilize" in seen.decision_title.lower(), seen.decision_title
+    assert "stabilize" in seen.decision_page.lower(), seen.decision_page
     assert "stabilize" in seen.decided.lower() and "recorded" in seen.decided.lower(), seen.decided
     assert seen.tampered_status == 403 and "refused" in seen.tampered.lower(), seen.tampered
 
@@ -137,5 +144,51 @@ def test_maria_ratifies_and_dana_decides_from_their_emails_in_chromium(
                       json.loads(_cli(result.database_url, "findings", "--json"))}
     changed = {k for k in findings_after if findings_after[k] != findings_before.get(k)}
     assert len(changed) == 1 and findings_after[changed.pop()] == "ratified"
-    reviews_text = _cli(result.database_url, "findings", "--all")
-    assert "ratified" in reviews_text
+    # The scorecard, once re-evaluated, counts one unauthorized change fewer that week.
+    def unauthorized(week: str) -> int:
+        [row] = [r for r in json.loads(_cli(result.database_url, "scorecard", "--week", week,
+                                            "--json")) if r["workflow"] == "support"]
+        return int(row["unauthorized_changes"])
+
+    scored_before = unauthorized("2026-W46")
+    _cli(result.database_url, "evaluate")
+    assert unauthorized("2026-W46") == scored_before - 1
+    # The next digest shows the week's decision Dana recorded from hers.
+    digest = _cli(result.database_url, "digest", "--week", "2026-W48")
+    assert "Decision for 2026-W47: STABILIZE, recorded by Dana Ruiz" in digest
+
+
+def test_hostile_ticket_text_stays_text_in_chromium_with_javascript_on(
+    tmp_path: Path, chromium: Browser,  # noqa: F811
+) -> None:
+    """The seeded hostile values (markup, an attribute break-out, a bidi override, a hostile
+    person name) on the real app behind its SSO-header sign-in, JavaScript *on*: no script of
+    theirs runs, and the reader sees the text as it was written."""
+    url = f"sqlite:///{tmp_path / 'accountability.db'}"
+    upgrade(url)
+    seed(url)
+    engine = make_engine(url)
+    ctx = WebContext(sessions=session_factory(engine), registry_path=hostile_registry(tmp_path),
+                     clock=lambda: NOW)
+    settings = WebSettings(signing_key=SecretStr("browser-test-key-0123456789abcdef"),
+                           trusted_user_header="X-Forwarded-Email")
+    dialogs: list[str] = []
+    try:
+        with serving(create_app(ctx, settings)) as base:
+            context = chromium.new_context(
+                extra_http_headers={"X-Forwarded-Email": "maria@acme.example"})
+            page = context.new_page()
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            for path in ("/", "/findings", "/findings/unauthorized_change:hostile",
+                         "/workflows/support", "/reviews", "/digests/2026-W47"):
+                response = page.goto(base + path)
+                assert response is not None and response.status == 200, path
+                page.wait_for_load_state("load")
+                assert page.evaluate("document.querySelectorAll('body script').length") == 0
+                assert page.evaluate("document.querySelectorAll('img[onerror]').length") == 0
+                if path in ("/findings", "/findings/unauthorized_change:hostile"):
+                    assert SCRIPT in page.locator("body").inner_text(), path
+            context.close()
+    finally:
+        engine.dispose()
+    assert dialogs == []
