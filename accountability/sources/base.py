@@ -14,11 +14,14 @@ re-read harmless), and records that cannot be understood are quarantined with th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -156,6 +159,58 @@ def batches(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[
     iterator = iter(records)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """A prefetched job gave up because the consumer stopped (`prefetch_in_order`)."""
+
+
+def until_stopped(records: Iterable[T], stop: threading.Event) -> Iterator[T]:
+    """`records`, raising `Stopped` as soon as `stop` is set: a prefetch whose result will never
+    be used stops reading at the next record instead of finishing its window."""
+    for record in records:
+        if stop.is_set():
+            raise Stopped
+        yield record
+
+
+def prefetch_in_order(
+    pool: Executor, jobs: Iterable[Callable[[threading.Event], T]], depth: int
+) -> Generator[T, None, None]:
+    """The results of `jobs`, run on `pool` at most `depth` at a time, yielded in job order.
+
+    Why in order: a sync writes on one thread and moves a cursor to the end of each window it
+    commits; were windows written as they arrive, a cursor could pass a window still in
+    flight, and a failure there would leave data behind the cursor that was never written.
+    The next job is submitted before a result is handed over, so `depth` jobs stay in flight
+    while the consumer writes; at most `depth` results are held at once (memory is bounded).
+
+    When a job fails its error is raised here, after every earlier result was yielded; when
+    the consumer stops (an error of its own, or `close()`), `stop` is set for the jobs still
+    running (they end at their next record, see `until_stopped`) and queued ones are
+    cancelled. Nothing after a failure reaches the consumer.
+    """
+    if depth < 1:
+        raise ValueError("depth must be at least 1")
+    stop = threading.Event()
+    pending: deque[Future[T]] = deque()
+    remaining = iter(jobs)
+    try:
+        for job in islice(remaining, depth):
+            pending.append(pool.submit(job, stop))
+        while pending:
+            result = pending.popleft().result()
+            following = next(remaining, None)
+            if following is not None:
+                pending.append(pool.submit(following, stop))
+            yield result
+    finally:
+        stop.set()
+        for future in pending:
+            future.cancel()
 
 
 Quarantined = tuple[str, str, object]  # (record reference, reason, raw record)
