@@ -21,7 +21,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -132,6 +132,14 @@ class Source(Protocol):
         progress: Progress | None,
         clock: Clock,
     ) -> list[SyncSummary]: ...
+
+
+@runtime_checkable
+class RateLimited(Protocol):
+    """A source whose vendor documents a request rate, configured in the settings: the flows
+    check the source's Prefect rate limit against it (`flows.limits.api_throttle`)."""
+
+    def requests_per_minute(self, settings: Settings) -> int: ...
 
 
 def first_sync_start(now: datetime, sync_start: datetime | None) -> datetime:

@@ -374,6 +374,10 @@ class PagerDutySource:
     def check_credentials(self, settings: Settings) -> None:
         require_pagerduty_token(settings)
 
+    def requests_per_minute(self, settings: Settings) -> int:
+        """`ACCOUNTABILITY_PAGERDUTY_RATE_LIMIT`: what the `pagerduty-api` limit must match."""
+        return settings.pagerduty_rate_limit
+
     def connect(self, settings: Settings, throttle: Throttle | None = None) -> PagerDutyClient:
         return open_pagerduty(settings, throttle)
 
