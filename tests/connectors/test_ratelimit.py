@@ -174,3 +174,23 @@ def test_clients_with_one_token_share_one_bucket_and_never_keep_the_token() -> N
     finally:
         for client in (first, second, other):
             client.close()
+
+
+def test_the_rate_and_the_concurrency_are_settings_that_reach_the_sync_client() -> None:
+    from accountability.config.errors import ConfigError
+    from accountability.config.settings import load_settings
+    from accountability.sources.pagerduty import open_pagerduty
+
+    defaults = load_settings(_env_file=None)
+    assert (defaults.pagerduty_rate_limit, defaults.pagerduty_concurrency) == (960, 8)
+    settings = load_settings(_env_file=None, PAGERDUTY_API_TOKEN="t-settings",
+                             ACCOUNTABILITY_PAGERDUTY_RATE_LIMIT="120",
+                             ACCOUNTABILITY_PAGERDUTY_CONCURRENCY="3")
+    with open_pagerduty(settings) as client:
+        assert client.limiter is not None
+        assert (client.limiter.requests, client.limiter.period) == (120, 60.0)
+        assert client.concurrency == 3
+    for variable, value in (("ACCOUNTABILITY_PAGERDUTY_RATE_LIMIT", "1"),
+                            ("ACCOUNTABILITY_PAGERDUTY_CONCURRENCY", "0")):
+        with pytest.raises(ConfigError, match=variable):
+            load_settings(_env_file=None, **{variable: value})
