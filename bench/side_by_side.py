@@ -55,8 +55,13 @@ import yaml  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sync import BULK_PAGE, PD_PAGE, SEARCH_PAGE, world_facts  # noqa: E402
 
+from accountability.sources.base import PREFETCH_START  # noqa: E402
 from accountability.sources.jira import JIRA_BATCH  # noqa: E402
-from accountability.sources.pagerduty import INCIDENT_CHUNK, LOG_ENTRY_CHUNK  # noqa: E402
+from accountability.sources.pagerduty import (  # noqa: E402
+    INCIDENT_CHUNK,
+    LOG_ENTRY_CHUNK,
+    PREFETCH_BUDGET,
+)
 from connectors.pagerduty import PAGERDUTY_CONCURRENCY, PAGERDUTY_RATE_LIMIT  # noqa: E402
 from connectors.ratelimit import default_burst  # noqa: E402
 from sandbox import FaultConfig, SandboxConfig, serve_sandbox  # noqa: E402
@@ -300,11 +305,11 @@ def latency_floor(
     JIRA_BATCH issues) and its own previous `nextPageToken`: chain = ceil(issues / 100) search
     pages + the bulkfetch pages of its batches (1000 histories a page). Partitions run
     `max_parallel` at a time: the chains are packed onto that many lanes (longest first), and the
-    floor is the longest lane. PagerDuty: one partition whose windows (incidents, then log
-    entries, 7 days each) are fetched `pd_concurrency` at a time, each window's pages one after
-    the other (`more`): chain of a window = max(1, ceil(records / 100)); the windows go, in
-    order, to whichever of `pd_concurrency` lanes frees first, and the floor is the longest
-    lane (at concurrency 1: the sum of the chains, the old sequential floor).
+    floor is the longest lane. PagerDuty: one partition whose incident windows, then log-entry
+    windows (7 days each), are fetched up to `pd_concurrency` at a time, each window's pages
+    one after the other (`more`): chain of a window = max(1, ceil(records / 100)); the
+    windows in flight follow `prefetch_in_order` (`prefetch_trips`); at concurrency 1 the
+    floor is the sum of the chains, the old sequential floor.
     """
     chains = []
     for project in facts["jira"].values():
@@ -317,13 +322,30 @@ def latency_floor(
     lanes = [0] * max(1, max_parallel)
     for chain in sorted(chains, reverse=True):
         lanes[lanes.index(min(lanes))] += chain
-    windows = [max(1, math.ceil(n / PD_PAGE)) for n in facts["incidents"]] + [
-        max(1, math.ceil(n / PD_PAGE)) for n in facts["log_entries"]
-    ]
-    pd_lanes = [0] * max(1, pd_concurrency)
-    for chain in windows:  # in window order, as `prefetch_in_order` submits them
-        pd_lanes[pd_lanes.index(min(pd_lanes))] += chain
-    return {"jira": max(lanes), "pagerduty": max(pd_lanes), "pagerduty_requests": sum(windows)}
+    incident_chains = [max(1, math.ceil(n / PD_PAGE)) for n in facts["incidents"]]
+    log_chains = [max(1, math.ceil(n / PD_PAGE)) for n in facts["log_entries"]]
+    pagerduty = prefetch_trips(incident_chains, facts["incidents"], pd_concurrency) + (
+        prefetch_trips(log_chains, facts["log_entries"], pd_concurrency)
+    )
+    return {"jira": max(lanes), "pagerduty": pagerduty,
+            "pagerduty_requests": sum(incident_chains) + sum(log_chains)}
+
+
+def prefetch_trips(chains: list[int], records: list[int], depth: int) -> int:
+    """Round trips until the last of these windows is fetched, as `prefetch_in_order` runs
+    them (consumed in order, the writing taken as instant): `PREFETCH_START` in flight, then
+    `PREFETCH_BUDGET // ` the largest of the last three windows' records, 1..`depth`."""
+    finish: list[int] = []  # trip at which each submitted window is fetched
+    consumed, clock, allowed, recent = 0, 0, min(depth, PREFETCH_START), []
+    while consumed < len(chains):
+        # a window is submitted (and starts: the pool has `depth` threads) as a slot frees
+        while len(finish) < len(chains) and len(finish) - consumed < allowed:
+            finish.append(clock + chains[len(finish)])
+        clock = max(clock, finish[consumed])
+        recent = (recent + [max(1, records[consumed])])[-3:]
+        allowed = max(1, min(depth, PREFETCH_BUDGET // max(recent)))
+        consumed += 1
+    return clock
 
 
 def rate_floor(requests: int, per_minute: int = PAGERDUTY_RATE_LIMIT) -> float:

@@ -185,16 +185,31 @@ def until_stopped(records: Iterable[T], stop: threading.Event) -> Iterator[T]:
         yield record
 
 
+PREFETCH_START = 2
+"""Jobs in flight before the first result says how large results are (`prefetch_in_order`)."""
+
+
 def prefetch_in_order(
-    pool: Executor, jobs: Iterable[Callable[[threading.Event], T]], depth: int
+    pool: Executor,
+    jobs: Iterable[Callable[[threading.Event], T]],
+    depth: int,
+    *,
+    size: Callable[[T], int] | None = None,
+    budget: int | None = None,
 ) -> Generator[T, None, None]:
     """The results of `jobs`, run on `pool` at most `depth` at a time, yielded in job order.
 
     Why in order: a sync writes on one thread and moves a cursor to the end of each window it
     commits; were windows written as they arrive, a cursor could pass a window still in
     flight, and a failure there would leave data behind the cursor that was never written.
-    The next job is submitted before a result is handed over, so `depth` jobs stay in flight
-    while the consumer writes; at most `depth` results are held at once (memory is bounded).
+    Free slots are filled before a result is handed over, so jobs stay in flight while the
+    consumer writes.
+
+    Memory: every job in flight or done but not yet consumed holds its result. With `size`
+    (records in a result) and `budget` (records), the jobs in flight start at
+    `PREFETCH_START` and then follow the results: `budget // ` the largest of the last three,
+    between 1 and `depth`. Small windows go `depth` at a time; a busy account's big windows
+    one or two at a time, so what waits in memory stays near `budget` records.
 
     When a job fails its error is raised here, after every earlier result was yielded; when
     the consumer stops (an error of its own, or `close()`), `stop` is set for the jobs still
@@ -203,17 +218,28 @@ def prefetch_in_order(
     """
     if depth < 1:
         raise ValueError("depth must be at least 1")
+    adaptive = size is not None and budget is not None
+    allowed = min(depth, PREFETCH_START) if adaptive else depth
+    recent: deque[int] = deque(maxlen=3)
     stop = threading.Event()
     pending: deque[Future[T]] = deque()
     remaining = iter(jobs)
-    try:
-        for job in islice(remaining, depth):
+
+    def top_up() -> None:
+        while len(pending) < allowed:
+            job = next(remaining, None)
+            if job is None:
+                return
             pending.append(pool.submit(job, stop))
+
+    try:
+        top_up()
         while pending:
             result = pending.popleft().result()
-            following = next(remaining, None)
-            if following is not None:
-                pending.append(pool.submit(following, stop))
+            if size is not None and budget is not None:
+                recent.append(max(1, size(result)))
+                allowed = max(1, min(depth, budget // max(recent)))
+            top_up()
             yield result
     finally:
         stop.set()

@@ -11,10 +11,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from itertools import islice
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -49,6 +49,10 @@ from storage.models import PdIncident
 INCIDENT_CHUNK = timedelta(days=7)
 LOG_ENTRY_CHUNK = timedelta(days=7)
 LOG_ENTRY_BATCH = 1000  # log entries written per transaction within a window
+PREFETCH_BUDGET = 10_000
+"""Records fetched ahead of the writer, about: 6 windows at once at 10,000 incidents a year
+(~1,600 log entries a week), 1 at 50,000 (~8,100), where the rate limit, not the round trips,
+sets the pace anyway."""
 
 
 def pagerduty_services(registry: Registry) -> list[str]:
@@ -77,12 +81,13 @@ def sync_pagerduty(
 ) -> list[SyncSummary]:
     """Incidents by creation window, then changes to any incident through log entries.
 
-    The windows of both are fetched `concurrency` at a time (default: the client's) on a
-    thread pool, under the client's rate limit; this thread writes them one window at a time
-    in window order, each in its own transaction with its cursor, exactly as a sequential
-    sync would (`prefetch_in_order`). Log-entry windows are fetched while incidents are still
-    being written. A failed window stops the sync at that window: every window before it is
-    committed, its cursor stays at the last of them, nothing after it is written.
+    The windows of each are fetched up to `concurrency` at a time (default: the client's) on
+    a thread pool, under the client's rate limit; this thread writes them one window at a
+    time in window order, each in its own transaction with its cursor, exactly as a
+    sequential sync would (`prefetch_in_order`; fewer at a time when windows are big, so at
+    most about PREFETCH_BUDGET records wait in memory). A failed window stops the sync at
+    that window: every window before it is committed, its cursor stays at the last of them,
+    nothing after it is written.
     """
     if not services:
         return []
@@ -93,21 +98,18 @@ def sync_pagerduty(
     incident_windows = list(windows(window.lower_bound(incident_cursor), now, INCIDENT_CHUNK))
     log_windows = list(windows(window.lower_bound(log_cursor), now, LOG_ENTRY_CHUNK))
     tracked = set(services)
-    jobs: list[Callable[[threading.Event], _Fetched]] = [
-        *(partial(_fetch_incidents, client, services, since, until)
-          for since, until in incident_windows),
-        *(partial(_fetch_log_entries, client, tracked, since, until)
-          for since, until in log_windows),
-    ]
     depth = max(1, concurrency or getattr(client, "concurrency", PAGERDUTY_CONCURRENCY))
     with ThreadPoolExecutor(depth, thread_name_prefix="pagerduty-window") as pool:
-        fetched = prefetch_in_order(pool, jobs, depth)
-        try:
-            incidents = _sync_incidents(factory, fetched, len(incident_windows), progress, clock)
-            logs = _sync_log_entries(factory, client, pool, fetched, len(log_windows),
-                                     progress, clock)
-        finally:
-            fetched.close()  # a failure: the windows still in flight stop at their next record
+        incident_jobs = (partial(_fetch_incidents, client, services, since, until)
+                         for since, until in incident_windows)
+        with closing(prefetch_in_order(pool, incident_jobs, depth, size=_records,
+                                       budget=PREFETCH_BUDGET)) as fetched:
+            incidents = _sync_incidents(factory, fetched, progress, clock)
+        log_jobs = (partial(_fetch_log_entries, client, tracked, since, until)
+                    for since, until in log_windows)
+        with closing(prefetch_in_order(pool, log_jobs, depth, size=_records,
+                                       budget=PREFETCH_BUDGET)) as fetched_logs:
+            logs = _sync_log_entries(factory, client, pool, fetched_logs, progress, clock)
     return [incidents, logs]
 
 
@@ -131,7 +133,10 @@ class _LogWindow:
     ranks: dict[str, int]
 
 
-_Fetched = _IncidentWindow | _LogWindow
+def _records(window: _IncidentWindow | _LogWindow) -> int:
+    if isinstance(window, _IncidentWindow):
+        return len(window.rows) + len(window.bad)
+    return len(window.entries)
 
 
 def _fetch_incidents(
@@ -164,15 +169,13 @@ def _fetch_log_entries(
 
 def _sync_incidents(
     factory: sessionmaker[Session],
-    fetched: Iterator[_Fetched],
-    count: int,
+    fetched: Iterator[_IncidentWindow],
     progress: Progress | None,
     clock: Clock,
 ) -> SyncSummary:
     began = time.monotonic()
     summary = SyncSummary("pagerduty", "incidents")
-    for fetched_window in islice(fetched, count):
-        assert isinstance(fetched_window, _IncidentWindow)
+    for fetched_window in fetched:
         rows, bad, until = fetched_window.rows, fetched_window.bad, fetched_window.until
         with session_scope(factory) as session:
             written = clock()
@@ -193,16 +196,14 @@ def _sync_log_entries(
     factory: sessionmaker[Session],
     client: PagerDutyClient,
     pool: Executor,
-    fetched: Iterator[_Fetched],
-    count: int,
+    fetched: Iterator[_LogWindow],
     progress: Progress | None,
     clock: Clock,
 ) -> SyncSummary:
     began = time.monotonic()
     summary = SyncSummary("pagerduty", "log_entries")
     started: set[str] = set()  # incidents whose own log this run has read
-    for fetched_window in islice(fetched, count):
-        assert isinstance(fetched_window, _LogWindow)
+    for fetched_window in fetched:
         since, until, ranks = fetched_window.since, fetched_window.until, fetched_window.ranks
         # A busy account logs tens of thousands of entries a week: they are written
         # LOG_ENTRY_BATCH at a time, and the cursor moves only once the whole window is in,
