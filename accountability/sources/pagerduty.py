@@ -92,25 +92,30 @@ def sync_pagerduty(
     if not services:
         return []
     window = Window(start, now, full, overlap)
-    with session_scope(factory) as session:
-        incident_cursor = repo.get_cursor(session, "pagerduty", "incidents")
-        log_cursor = repo.get_cursor(session, "pagerduty", "log_entries")
-    incident_windows = list(windows(window.lower_bound(incident_cursor), now, INCIDENT_CHUNK))
-    log_windows = list(windows(window.lower_bound(log_cursor), now, LOG_ENTRY_CHUNK))
     tracked = set(services)
     depth = max(1, concurrency or getattr(client, "concurrency", PAGERDUTY_CONCURRENCY))
     with ThreadPoolExecutor(depth, thread_name_prefix="pagerduty-window") as pool:
         incident_jobs = (partial(_fetch_incidents, client, services, since, until)
-                         for since, until in incident_windows)
+                         for since, until in _windows_from_cursor(factory, "incidents", window,
+                                                                  INCIDENT_CHUNK))
         with closing(prefetch_in_order(pool, incident_jobs, depth, size=_records,
                                        budget=PREFETCH_BUDGET)) as fetched:
             incidents = _sync_incidents(factory, fetched, progress, clock)
         log_jobs = (partial(_fetch_log_entries, client, tracked, since, until)
-                    for since, until in log_windows)
+                    for since, until in _windows_from_cursor(factory, "log_entries", window,
+                                                             LOG_ENTRY_CHUNK))
         with closing(prefetch_in_order(pool, log_jobs, depth, size=_records,
                                        budget=PREFETCH_BUDGET)) as fetched_logs:
             logs = _sync_log_entries(factory, client, pool, fetched_logs, progress, clock)
     return [incidents, logs]
+
+
+def _windows_from_cursor(
+    factory: sessionmaker[Session], partition: str, window: Window, step: timedelta
+) -> list[tuple[datetime, datetime]]:
+    with session_scope(factory) as session:
+        cursor = repo.get_cursor(session, "pagerduty", partition)
+    return list(windows(window.lower_bound(cursor), window.now, step))
 
 
 @dataclass
