@@ -23,7 +23,10 @@ setting), so both are started by a `python -c` launcher (`LAUNCH`) that sets
 catalog from `--properties`, tap-pagerduty from `--catalog`.
 
 The latency floor is the minimum number of *dependent* round trips at the concurrency the
-product allows, times the latency (see `latency_floor` and docs/benchmarks.md).
+product allows, times the latency, and for PagerDuty no less than its client-side rate limit
+allows for the minimum number of requests (see `latency_floor`, `rate_floor` and
+docs/benchmarks.md). `--tools accountability` skips the taps (their figures do not change with
+our code).
 """
 
 from __future__ import annotations
@@ -52,8 +55,15 @@ import yaml  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sync import BULK_PAGE, PD_PAGE, SEARCH_PAGE, world_facts  # noqa: E402
 
+from accountability.sources.base import PREFETCH_START  # noqa: E402
 from accountability.sources.jira import JIRA_BATCH  # noqa: E402
-from accountability.sources.pagerduty import INCIDENT_CHUNK, LOG_ENTRY_CHUNK  # noqa: E402
+from accountability.sources.pagerduty import (  # noqa: E402
+    INCIDENT_CHUNK,
+    LOG_ENTRY_CHUNK,
+    PREFETCH_BUDGET,
+)
+from connectors.pagerduty import PAGERDUTY_CONCURRENCY, PAGERDUTY_RATE_LIMIT  # noqa: E402
+from connectors.ratelimit import default_burst  # noqa: E402
 from sandbox import FaultConfig, SandboxConfig, serve_sandbox  # noqa: E402
 
 TAPS = {"jira": ("tap-jira", "2.6.0"), "pagerduty": ("tap-pagerduty", "0.3.0")}
@@ -283,7 +293,11 @@ def _pd_log_entries(path: Path) -> int:
 # --- the latency floor --------------------------------------------------------------------------
 
 
-def latency_floor(facts: dict[str, Any], max_parallel: int = MAX_PARALLEL) -> dict[str, int]:
+def latency_floor(
+    facts: dict[str, Any],
+    max_parallel: int = MAX_PARALLEL,
+    pd_concurrency: int = PAGERDUTY_CONCURRENCY,
+) -> dict[str, int]:
     """Minimum dependent round trips of `accountability sync` per source at its concurrency.
 
     Jira: one partition per project; within a partition every search page needs the previous
@@ -291,9 +305,11 @@ def latency_floor(facts: dict[str, Any], max_parallel: int = MAX_PARALLEL) -> di
     JIRA_BATCH issues) and its own previous `nextPageToken`: chain = ceil(issues / 100) search
     pages + the bulkfetch pages of its batches (1000 histories a page). Partitions run
     `max_parallel` at a time: the chains are packed onto that many lanes (longest first), and the
-    floor is the longest lane. PagerDuty: one partition; 7-day windows one after the other, pages
-    within a window one after the other (`more`), incidents then log entries: chain = sum over
-    windows of max(1, ceil(records / 100)).
+    floor is the longest lane. PagerDuty: one partition whose incident windows, then log-entry
+    windows (7 days each), are fetched up to `pd_concurrency` at a time, each window's pages
+    one after the other (`more`): chain of a window = max(1, ceil(records / 100)); the
+    windows in flight follow `prefetch_in_order` (`prefetch_trips`); at concurrency 1 the
+    floor is the sum of the chains, the old sequential floor.
     """
     chains = []
     for project in facts["jira"].values():
@@ -306,10 +322,37 @@ def latency_floor(facts: dict[str, Any], max_parallel: int = MAX_PARALLEL) -> di
     lanes = [0] * max(1, max_parallel)
     for chain in sorted(chains, reverse=True):
         lanes[lanes.index(min(lanes))] += chain
-    pagerduty = sum(max(1, math.ceil(n / PD_PAGE)) for n in facts["incidents"]) + sum(
-        max(1, math.ceil(n / PD_PAGE)) for n in facts["log_entries"]
+    incident_chains = [max(1, math.ceil(n / PD_PAGE)) for n in facts["incidents"]]
+    log_chains = [max(1, math.ceil(n / PD_PAGE)) for n in facts["log_entries"]]
+    pagerduty = prefetch_trips(incident_chains, facts["incidents"], pd_concurrency) + (
+        prefetch_trips(log_chains, facts["log_entries"], pd_concurrency)
     )
-    return {"jira": max(lanes), "pagerduty": pagerduty}
+    return {"jira": max(lanes), "pagerduty": pagerduty,
+            "pagerduty_requests": sum(incident_chains) + sum(log_chains)}
+
+
+def prefetch_trips(chains: list[int], records: list[int], depth: int) -> int:
+    """Round trips until the last of these windows is fetched, as `prefetch_in_order` runs
+    them (consumed in order, the writing taken as instant): `PREFETCH_START` in flight, then
+    `PREFETCH_BUDGET // ` the largest of the last three windows' records, 1..`depth`."""
+    finish: list[int] = []  # trip at which each submitted window is fetched
+    consumed, clock, allowed, recent = 0, 0, min(depth, PREFETCH_START), []
+    while consumed < len(chains):
+        # a window is submitted (and starts: the pool has `depth` threads) as a slot frees
+        while len(finish) < len(chains) and len(finish) - consumed < allowed:
+            finish.append(clock + chains[len(finish)])
+        clock = max(clock, finish[consumed])
+        recent = (recent + [max(1, records[consumed])])[-3:]
+        allowed = max(1, min(depth, PREFETCH_BUDGET // max(recent)))
+        consumed += 1
+    return clock
+
+
+def rate_floor(requests: int, per_minute: int = PAGERDUTY_RATE_LIMIT) -> float:
+    """Seconds the client-side limiter needs for `requests`: a burst of `default_burst` at
+    once, the rest at (per_minute - burst) / 60 a second (`connectors.ratelimit`)."""
+    burst = default_burst(per_minute)
+    return max(0, requests - burst) / ((per_minute - burst) / 60)
 
 
 # --- orchestration -------------------------------------------------------------------------------
@@ -323,15 +366,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sources", default="jira,pagerduty")
+    parser.add_argument("--tools", default="accountability,tap",
+                        help="accountability,tap (default) or accountability alone")
     parser.add_argument("--taps-dir", type=Path, default=Path("/tmp/bench-taps"))
     parser.add_argument("--json", type=Path, help="write every run's raw figures here")
     args = parser.parse_args(argv)
     sources = [s for s in args.sources.split(",") if s]
+    tools = [t for t in args.tools.split(",") if t]
 
     work = args.taps_dir / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    venvs = {s: ensure_tap(args.taps_dir, s) for s in sources}
+    venvs = {s: ensure_tap(args.taps_dir, s) for s in sources} if "tap" in tools else {}
     config = SandboxConfig(
         mode="scale",
         issues=args.issues,
@@ -370,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             "SSL_CERT_FILE": str(sb.ca_path),
         }
         ctx["catalogs"] = {}
-        for s in sources:
+        for s in sources if "tap" in tools else []:
             (work / f"{s}-config.json").write_text(
                 json.dumps(tap_config(s, sb.credentials, ctx["start"]))
             )
@@ -378,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         for run in range(1, args.runs + 1):
             for source in sources:
-                for tool in ("accountability", "tap"):
+                for tool in tools:
                     result = run_tool(tool, source, ctx, run)
                     results.append(result)
                     print(
@@ -392,13 +438,14 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(
             json.dumps({"results": results, "floor": floor, "existing": existing}, indent=1)
         )
-    report(results, sources, existing, floor, args)
+    report(results, sources, tools, existing, floor, args)
     return 0
 
 
 def report(
     results: list[dict[str, Any]],
     sources: list[str],
+    tools: list[str],
     existing: dict[str, Any],
     floor: dict[str, int],
     args: argparse.Namespace,
@@ -420,7 +467,7 @@ def report(
     for source in sources:
         n_items, n_hist = existing[source]
         med = {}
-        for tool in ("accountability", "tap"):
+        for tool in tools:
             rows = [r for r in results if r["source"] == source and r["tool"] == tool]
             med[tool] = {
                 k: statistics.median(r[k] for r in rows)
@@ -434,23 +481,36 @@ def report(
                 f"{m['rss_mb']:7.0f} {m['requests']:8.0f} {m['items']:>5.0f}/{n_items:<5} "
                 f"{m['histories']:>6.0f}/{n_hist:<6}" + (f"  ({failed} failed)" if failed else "")
             )
-        a, t = med["accountability"], med["tap"]
-        ratios = "  ".join(
-            f"{label} {t[k] / a[k]:.2f}x" if a[k] else f"{label} n/a"
-            for label, k in (
-                ("wall", "wall_s"),
-                ("CPU", "cpu_s"),
-                ("RSS", "rss_mb"),
-                ("requests", "requests"),
+        if "tap" in med and "accountability" in med:
+            a, t = med["accountability"], med["tap"]
+            ratios = "  ".join(
+                f"{label} {t[k] / a[k]:.2f}x" if a[k] else f"{label} n/a"
+                for label, k in (
+                    ("wall", "wall_s"),
+                    ("CPU", "cpu_s"),
+                    ("RSS", "rss_mb"),
+                    ("requests", "requests"),
+                )
             )
-        )
-        print(f"{source:<10} {'tap / ours':<15} {ratios}")
+            print(f"{source:<10} {'tap / ours':<15} {ratios}")
         trips = floor[source]
-        print(
-            f"{source:<10} latency floor: {trips} dependent round trips x "
-            f"{args.latency_ms:g} ms = {trips * args.latency_ms / 1000:.2f} s "
-            f"(accountability at {MAX_PARALLEL} partitions in parallel)"
-        )
+        latency_s = trips * args.latency_ms / 1000
+        if source == "pagerduty":
+            minimum = floor["pagerduty_requests"]
+            paced = rate_floor(minimum)
+            print(
+                f"{source:<10} floor: max({trips} dependent round trips x {args.latency_ms:g} ms "
+                f"= {latency_s:.2f} s, {minimum} requests at {PAGERDUTY_RATE_LIMIT}/min "
+                f"(burst {default_burst(PAGERDUTY_RATE_LIMIT)}) = {paced:.2f} s) = "
+                f"{max(latency_s, paced):.2f} s (windows {PAGERDUTY_CONCURRENCY} at a time); "
+                f"minimum requests {minimum}"
+            )
+        else:
+            print(
+                f"{source:<10} latency floor: {trips} dependent round trips x "
+                f"{args.latency_ms:g} ms = {latency_s:.2f} s "
+                f"(accountability at {MAX_PARALLEL} partitions in parallel)"
+            )
 
 
 if __name__ == "__main__":

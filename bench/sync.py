@@ -69,7 +69,7 @@ from accountability.sources.pagerduty import (  # noqa: E402
     sync_pagerduty,
 )
 from connectors.jira import JiraClient  # noqa: E402
-from connectors.pagerduty import PagerDutyClient  # noqa: E402
+from connectors.pagerduty import PAGERDUTY_RATE_LIMIT, PagerDutyClient  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.engine import make_engine, session_factory  # noqa: E402
 from storage.models import JiraChangelogItem, JiraIssue, PdIncident, PdLogEntry  # noqa: E402
@@ -302,6 +302,11 @@ class Clients:
         return {**self.jira.stats.by_endpoint(), **self.pagerduty.stats.by_endpoint()}
 
 
+PD_RATE_LIMIT: int | None = PAGERDUTY_RATE_LIMIT
+"""The PagerDuty client's own limit in a `--run-once` process (`--pagerduty-rate-limit`;
+0 on the command line = None, no limit: the sandbox's speed, not PagerDuty's)."""
+
+
 def open_clients(credentials: dict[str, str]) -> Clients:
     ca = Path(credentials["ACCOUNTABILITY_CA_BUNDLE"])
     return Clients(
@@ -315,6 +320,7 @@ def open_clients(credentials: dict[str, str]) -> Clients:
             SecretStr(credentials["PAGERDUTY_API_TOKEN"]),
             base_url=credentials["PAGERDUTY_API_URL"],
             ca_bundle=ca,
+            rate_limit=PD_RATE_LIMIT,
         ),
     )
 
@@ -536,6 +542,8 @@ def stored_counts(factory: Any) -> dict[str, int]:
 
 def run_once(args: argparse.Namespace) -> int:
     """`--run-once`: one full + incremental sync against a fresh sandbox and database."""
+    global PD_RATE_LIMIT
+    PD_RATE_LIMIT = args.pagerduty_rate_limit or None
     baseline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     load_before = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="bench-sync-"))
@@ -627,6 +635,8 @@ def spawn_run(args: argparse.Namespace) -> dict[str, Any]:
         str(args.parallel),
         "--change-share",
         str(args.change_share),
+        "--pagerduty-rate-limit",
+        str(args.pagerduty_rate_limit),
     ]
     if args.database_url:
         command += ["--database-url", args.database_url]
@@ -717,6 +727,7 @@ def print_report(args: argparse.Namespace, runs: list[dict[str, Any]], out: IO[s
     print(
         f"world: {first['world']}; database: {database}; partitions "
         f"{'sequential' if args.parallel <= 1 else f'on {args.parallel} threads'}; "
+        f"PagerDuty client limit {args.pagerduty_rate_limit or 'none'}/min; "
         f"{len(runs)} run(s): median (min – max)",
         file=out,
     )
@@ -825,6 +836,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--database-url",
         help="PostgreSQL (database name starting with bench, "
         "dropped and re-created per run); default a fresh SQLite file",
+    )
+    parser.add_argument(
+        "--pagerduty-rate-limit",
+        type=int,
+        default=PAGERDUTY_RATE_LIMIT,
+        help="the PagerDuty client's requests a minute (the product's default); 0 = no limit",
     )
     parser.add_argument("--json", help="write the raw figures of every run to this file")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per run")

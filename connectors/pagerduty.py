@@ -53,6 +53,7 @@ from connectors.http import (
     transport_error,
 )
 from connectors.pagination import Caller, Endpoint, OffsetPaginator, paginate
+from connectors.ratelimit import RateLimiter, shared_limiter
 from connectors.retry import RetryPolicy, call_with_retry
 from connectors.stats import RequestStats
 
@@ -64,6 +65,12 @@ MAX_RECORDS_PER_QUERY = pagerduty.ITERATION_LIMIT
 """`offset + limit` may not exceed 10,000: beyond it the API answers 400."""
 MAX_WINDOW = timedelta(days=180)
 """`since`/`until` may be at most 6 months apart on `/incidents`; 180 days stays under."""
+PAGERDUTY_RATE_LIMIT = 960
+"""REST requests a minute per API key (account keys), or per user across all of that user's
+keys: "REST API Rate Limits", https://support.pagerduty.com/docs/rest-api-rate-limits and
+https://developer.pagerduty.com/docs/rest-api-rate-limits. More are answered 429."""
+PAGERDUTY_CONCURRENCY = 8
+"""Time windows one sync fetches at once (`ACCOUNTABILITY_PAGERDUTY_CONCURRENCY`)."""
 
 
 _WINDOWED = partial(
@@ -142,8 +149,13 @@ class PagerDutyClient:
         ...     for incident in pd.incidents(["PSUP001"], since, until):
         ...         ...
 
+    Safe to share between threads (the sync fetches windows at once through one client):
+    httpx's client is, and the counters take a lock.
+
     Attributes:
         stats: requests and retries per endpoint.
+        limiter: the client-side rate limit its requests wait on, if any.
+        concurrency: requests its user may have in flight at once.
     """
 
     def __init__(
@@ -159,16 +171,30 @@ class PagerDutyClient:
         limits: RequestLimits | None = None,
         sleep: Callable[[float], None] = time.sleep,
         throttle: Callable[[], None] | None = None,
+        rate_limit: int | None = PAGERDUTY_RATE_LIMIT,
+        limiter: RateLimiter | None = None,
+        concurrency: int = PAGERDUTY_CONCURRENCY,
     ) -> None:
         """`throttle` is called before every request, retries included, and may block: the
         scheduled flows pass a Prefect global rate limit so all workers stay under
         PagerDuty's 960 requests a minute (docs/operations.md).
+
+        `rate_limit` (requests a minute; None: none) is this process's own limit: every
+        client with the same token and URL draws from one `connectors.ratelimit` bucket, so
+        threads fetching windows at once never send more than that in any 60 seconds.
+        `limiter` replaces that bucket (tests use a short window). Both wait after
+        `throttle`, right before the request goes out, so a slow Prefect slot cannot bunch
+        requests together. `concurrency`: how many requests its user may have in flight at
+        once (the sync's windows fetched in parallel).
 
         `rate_limit_budget` (seconds; the sync passes `ACCOUNTABILITY_RATE_LIMIT_BUDGET` and
         `max_429_retries=None`) waits out 429s until one request has waited that long;
         `max_429_retries`, if not None, also caps their number. `limits`: page ceiling,
         response size cap and deadline per request (`RequestLimits` defaults when None)."""
         limits = limits or RequestLimits()
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.concurrency = concurrency
         if not base_url.startswith("https://"):
             raise ValueError(
                 f"PAGERDUTY_API_URL must use https:// (got {redact_url(base_url)!r}): "
@@ -186,6 +212,12 @@ class PagerDutyClient:
         self._rest.timeout = build_timeout(timeout)  # type: ignore[assignment]
         if throttle is not None:
             self._rest.event_hooks["request"].append(throttle_hook(throttle))
+        if limiter is None and rate_limit is not None:
+            limiter = shared_limiter(f"{base_url.rstrip('/')} {api_token.get_secret_value()}",
+                                     rate_limit, 60.0)
+        self.limiter = limiter
+        if limiter is not None:
+            self._rest.event_hooks["request"].append(throttle_hook(limiter))
         install_limits(self._rest, limits, PAGERDUTY)
         self._policy = RetryPolicy(
             max_attempts=max_attempts, max_rate_limit_retries=max_429_retries,

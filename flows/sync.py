@@ -27,6 +27,7 @@ from prefect.tasks import exponential_backoff
 
 from accountability import pipeline
 from accountability.sources import BY_NAME, Partition, Source, Window
+from accountability.sources.base import RateLimited
 from accountability.usecases.databases import open_database
 from flows.limits import api_throttle
 from flows.secrets import flow_settings
@@ -36,7 +37,9 @@ from flows.secrets import flow_settings
       retry_jitter_factor=0.5)
 def sync_partition(partition: Partition, window: Window) -> pipeline.PartitionResult:
     settings = flow_settings()
-    throttle = api_throttle(BY_NAME[partition.source].rate_limit)
+    source = BY_NAME[partition.source]
+    per_minute = source.requests_per_minute(settings) if isinstance(source, RateLimited) else None
+    throttle = api_throttle(source.rate_limit, per_minute)
     with open_database(settings.database_url) as factory:
         return pipeline.sync_partition(settings, factory, partition, window, throttle=throttle)
 

@@ -12,15 +12,27 @@ Syntax (CLI `--faults`, `FaultConfig.parse`): comma-separated `key=value`, e.g.
 Kinds: 429, 500, 502, 503, drop, slow, html200, missing, null, wrongtype (value: probability
 0..1, `every:N` or `first:N`); settings: latency_ms, slow_s, retry_after, seed, paths
 (`|`-separated path prefixes the faults apply to, e.g. `paths=/rest|/incidents`).
+
+PagerDuty's REST rate limit (`pd_rate_limit=N`, per `pd_rate_period` seconds, default 60; off
+unless set): PagerDuty allows 960 requests a minute per API key and answers more with 429,
+`{"error": {"message": "Rate Limit Exceeded", "code": 2020}}` and the `ratelimit-limit`,
+`ratelimit-remaining` and `ratelimit-reset` headers ("REST API Rate Limits",
+https://support.pagerduty.com/docs/rest-api-rate-limits). The sandbox counts the requests of each
+token (the `Authorization` header) over a sliding window of `pd_rate_period` seconds, at arrival,
+before any other fault or latency; a refused request does not count. It applies to the REST
+paths only (not Jira, not `/v2/` Events), whatever `paths` says, and a refusal is counted in
+`injected["rate_limit"]`, so a test can prove a client never caused one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import math
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -103,6 +115,9 @@ class FaultConfig:
     retry_after: int = 1
     seed: int = 0
     paths: tuple[str, ...] = ()
+    pd_rate_limit: int = 0
+    """PagerDuty REST requests allowed per token in any `pd_rate_period` seconds; 0: no limit."""
+    pd_rate_period: float = 60.0
 
     @classmethod
     def parse(cls, spec: str) -> FaultConfig:
@@ -124,9 +139,18 @@ class FaultConfig:
                 values["seed"] = int(value)
             elif key == "paths":
                 values["paths"] = tuple(p for p in value.split("|") if p)
+            elif key == "pd_rate_limit":
+                values["pd_rate_limit"] = int(value)
+                if values["pd_rate_limit"] < 0:
+                    raise ValueError(f"pd_rate_limit must be 0 (off) or more, got {value!r}")
+            elif key == "pd_rate_period":
+                values["pd_rate_period"] = float(value)
+                if not values["pd_rate_period"] > 0:
+                    raise ValueError(f"pd_rate_period must be positive seconds, got {value!r}")
             else:
                 known = ", ".join(
-                    [*_KIND_KEYS, "latency_ms", "slow_s", "retry_after", "seed", "paths"]
+                    [*_KIND_KEYS, "latency_ms", "slow_s", "retry_after", "seed", "paths",
+                     "pd_rate_limit", "pd_rate_period"]
                 )
                 raise ValueError(f"unknown fault {key!r}; known: {known}")
         return cls(**values)
@@ -137,7 +161,8 @@ class FaultConfig:
     def describe(self) -> str:
         parts = [f"{kind}={rule.describe()}" for kind, rule in self.rules() if rule.active]
         defaults = FaultConfig()
-        for name in ("latency_ms", "slow_seconds", "retry_after", "seed"):
+        for name in ("latency_ms", "slow_seconds", "retry_after", "seed", "pd_rate_limit",
+                     "pd_rate_period"):
             if getattr(self, name) != getattr(defaults, name):
                 parts.append(f"{name}={getattr(self, name)}")
         if self.paths:
@@ -171,6 +196,7 @@ class FaultInjector:
         self.count = 0
         self.injected: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()  # "METHOD /path", every HTTP request served
+        self.rate_windows: dict[str, deque[float]] = {}  # token digest -> arrival times
 
     def _choose(self, config: FaultConfig) -> str | None:
         self.count += 1
@@ -189,6 +215,12 @@ class FaultInjector:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
+        if config.pd_rate_limit and _vendor(path) == "pagerduty":
+            reset = self._over_rate(scope, config)
+            if reset is not None:
+                self.injected["rate_limit"] += 1
+                await _send(send, *_rate_limited(config.pd_rate_limit, reset))
+                return
         if config.paths and not any(path.startswith(prefix) for prefix in config.paths):
             await self.app(scope, receive, send)
             return
@@ -209,6 +241,25 @@ class FaultInjector:
             await _send(send, *_canned(kind, vendor, config.retry_after))
         else:
             await self._corrupt(scope, receive, send, kind)
+
+    def _over_rate(self, scope: Scope, config: FaultConfig) -> int | None:
+        """None when this request is within its token's limit (and it is counted), else the
+        whole seconds until the oldest counted request leaves the window (`ratelimit-reset`).
+
+        The event loop runs one request at a time here, so no lock is needed."""
+        authorization = b""
+        for name, value in scope.get("headers", []):
+            if name.lower() == b"authorization":
+                authorization = value
+        token = hashlib.sha256(authorization).hexdigest()
+        now = time.monotonic()
+        arrivals = self.rate_windows.setdefault(token, deque())
+        while arrivals and arrivals[0] <= now - config.pd_rate_period:
+            arrivals.popleft()
+        if len(arrivals) >= config.pd_rate_limit:
+            return max(1, math.ceil(arrivals[0] + config.pd_rate_period - now))
+        arrivals.append(now)
+        return None
 
     async def _corrupt(self, scope: Scope, receive: Receive, send: Send, kind: str) -> None:
         """Serve the real response with one field of the first listed object removed or nulled."""
@@ -344,6 +395,19 @@ def _canned(
     ]
     code = {429: 2020, 500: 2000, 503: 2000}[status]
     return status, headers, dumps({"error": {"message": message, "code": code}})
+
+
+def _rate_limited(limit: int, reset: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """PagerDuty's 429 for a token over its rate: its error body and `ratelimit-*` headers."""
+    headers = [
+        (b"x-sandbox-fault", b"rate_limit"),
+        (b"content-type", PD_JSON.encode()),
+        (b"ratelimit-limit", str(limit).encode()),
+        (b"ratelimit-remaining", b"0"),
+        (b"ratelimit-reset", str(reset).encode()),
+    ]
+    body = dumps({"error": {"message": "Rate Limit Exceeded", "code": 2020}})
+    return 429, headers, body
 
 
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

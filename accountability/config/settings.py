@@ -24,6 +24,7 @@ from connectors.http import (
     DEFAULT_REQUEST_DEADLINE,
     RequestLimits,
 )
+from connectors.pagerduty import PAGERDUTY_CONCURRENCY, PAGERDUTY_RATE_LIMIT
 
 
 def _env(name: str) -> AliasChoices:
@@ -81,6 +82,18 @@ class Settings(BaseSettings):
     )
     request_deadline: float = Field(
         DEFAULT_REQUEST_DEADLINE, gt=0, validation_alias=_env("ACCOUNTABILITY_REQUEST_DEADLINE")
+    )
+
+    # PagerDuty: requests a minute this process (and, through the `pagerduty-api` global
+    # concurrency limit, every worker) may send with the token; PagerDuty allows 960 a minute
+    # per API key (docs/operations.md §3.5). Windows fetched at once by one sync.
+    pagerduty_rate_limit: int = Field(
+        PAGERDUTY_RATE_LIMIT, ge=2, le=100_000,
+        validation_alias=_env("ACCOUNTABILITY_PAGERDUTY_RATE_LIMIT"),
+    )
+    pagerduty_concurrency: int = Field(
+        PAGERDUTY_CONCURRENCY, ge=1, le=64,
+        validation_alias=_env("ACCOUNTABILITY_PAGERDUTY_CONCURRENCY"),
     )
 
     # The web app (SPEC §13, docs/operations.md "Web app"): links in e-mails need both the

@@ -14,11 +14,14 @@ re-read harmless), and records that cannot be understood are quarantined with th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -131,6 +134,14 @@ class Source(Protocol):
     ) -> list[SyncSummary]: ...
 
 
+@runtime_checkable
+class RateLimited(Protocol):
+    """A source whose vendor documents a request rate, configured in the settings: the flows
+    check the source's Prefect rate limit against it (`flows.limits.api_throttle`)."""
+
+    def requests_per_minute(self, settings: Settings) -> int: ...
+
+
 def first_sync_start(now: datetime, sync_start: datetime | None) -> datetime:
     return sync_start if sync_start is not None else now - DEFAULT_LOOKBACK
 
@@ -156,6 +167,84 @@ def batches(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[
     iterator = iter(records)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """A prefetched job gave up because the consumer stopped (`prefetch_in_order`)."""
+
+
+def until_stopped(records: Iterable[T], stop: threading.Event) -> Iterator[T]:
+    """`records`, raising `Stopped` as soon as `stop` is set: a prefetch whose result will never
+    be used stops reading at the next record instead of finishing its window."""
+    for record in records:
+        if stop.is_set():
+            raise Stopped
+        yield record
+
+
+PREFETCH_START = 2
+"""Jobs in flight before the first result says how large results are (`prefetch_in_order`)."""
+
+
+def prefetch_in_order(
+    pool: Executor,
+    jobs: Iterable[Callable[[threading.Event], T]],
+    depth: int,
+    *,
+    size: Callable[[T], int] | None = None,
+    budget: int | None = None,
+) -> Generator[T, None, None]:
+    """The results of `jobs`, run on `pool` at most `depth` at a time, yielded in job order.
+
+    Why in order: a sync writes on one thread and moves a cursor to the end of each window it
+    commits; were windows written as they arrive, a cursor could pass a window still in
+    flight, and a failure there would leave data behind the cursor that was never written.
+    Free slots are filled before a result is handed over, so jobs stay in flight while the
+    consumer writes.
+
+    Memory: every job in flight or done but not yet consumed holds its result. With `size`
+    (records in a result) and `budget` (records), the jobs in flight start at
+    `PREFETCH_START` and then follow the results: `budget // ` the largest of the last three,
+    between 1 and `depth`. Small windows go `depth` at a time; a busy account's big windows
+    one or two at a time, so what waits in memory stays near `budget` records.
+
+    When a job fails its error is raised here, after every earlier result was yielded; when
+    the consumer stops (an error of its own, or `close()`), `stop` is set for the jobs still
+    running (they end at their next record, see `until_stopped`) and queued ones are
+    cancelled. Nothing after a failure reaches the consumer.
+    """
+    if depth < 1:
+        raise ValueError("depth must be at least 1")
+    adaptive = size is not None and budget is not None
+    allowed = min(depth, PREFETCH_START) if adaptive else depth
+    recent: deque[int] = deque(maxlen=3)
+    stop = threading.Event()
+    pending: deque[Future[T]] = deque()
+    remaining = iter(jobs)
+
+    def top_up() -> None:
+        while len(pending) < allowed:
+            job = next(remaining, None)
+            if job is None:
+                return
+            pending.append(pool.submit(job, stop))
+
+    try:
+        top_up()
+        while pending:
+            result = pending.popleft().result()
+            if size is not None and budget is not None:
+                recent.append(max(1, size(result)))
+                allowed = max(1, min(depth, budget // max(recent)))
+            top_up()
+            yield result
+    finally:
+        stop.set()
+        for future in pending:
+            future.cancel()
 
 
 Quarantined = tuple[str, str, object]  # (record reference, reason, raw record)

@@ -249,3 +249,35 @@ def test_api_throttle_takes_slots_of_a_configured_rate_limit_only(
         finally:
             for name in (JIRA_API_LIMIT, PAGERDUTY_API_LIMIT):
                 client.delete_global_concurrency_limit_by_name(name)
+
+
+def test_a_pagerduty_rate_limit_looser_than_the_setting_is_named_with_its_fix(
+    prefect_api: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """16 slots decaying at 16/s let 976 requests a minute through, over PagerDuty's 960: the
+    flows still use it (each worker keeps its own 960), and say how to make it match; the
+    matching limit (`flows.limits.matching_limit`) passes quietly."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import (
+        GlobalConcurrencyLimitCreate,
+        GlobalConcurrencyLimitUpdate,
+    )
+
+    from flows.limits import api_throttle, matching_limit
+
+    name = "pagerduty-api"
+    assert matching_limit(960) == (96, 14.4)  # 96 + 14.4 x 60 = 960
+    with get_client(sync_client=True) as client:
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(
+            name=name, limit=16, slot_decay_per_second=16))
+        try:
+            assert api_throttle(name, 960) is not None
+            assert ("prefect gcl update pagerduty-api --limit 96 --slot-decay-per-second 14.4"
+                    in caplog.text)
+            caplog.clear()
+            client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(
+                limit=96, slot_decay_per_second=14.4))
+            assert api_throttle(name, 960) is not None
+            assert "lets up to" not in caplog.text
+        finally:
+            client.delete_global_concurrency_limit_by_name(name)
