@@ -325,13 +325,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources", default="jira,pagerduty")
     parser.add_argument("--taps-dir", type=Path, default=Path("/tmp/bench-taps"))
     parser.add_argument("--json", type=Path, help="write every run's raw figures here")
+    parser.add_argument(
+        "--tools",
+        default="accountability,tap",
+        help="accountability,tap (default) or one of them: measure our side alone, no tap install",
+    )
     args = parser.parse_args(argv)
     sources = [s for s in args.sources.split(",") if s]
+    tools = [t for t in ("accountability", "tap") if t in args.tools.split(",")]
+    if not tools:
+        parser.error("--tools: name accountability, tap or both")
 
     work = args.taps_dir / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    venvs = {s: ensure_tap(args.taps_dir, s) for s in sources}
+    venvs = {s: ensure_tap(args.taps_dir, s) for s in sources} if "tap" in tools else {}
     config = SandboxConfig(
         mode="scale",
         issues=args.issues,
@@ -370,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
             "SSL_CERT_FILE": str(sb.ca_path),
         }
         ctx["catalogs"] = {}
-        for s in sources:
+        for s in sources if "tap" in tools else ():
             (work / f"{s}-config.json").write_text(
                 json.dumps(tap_config(s, sb.credentials, ctx["start"]))
             )
@@ -378,13 +386,13 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         for run in range(1, args.runs + 1):
             for source in sources:
-                for tool in ("accountability", "tap"):
+                for tool in tools:
                     result = run_tool(tool, source, ctx, run)
                     results.append(result)
                     print(
                         f"run {run} {tool:<14} {source:<9} wall {result['wall_s']:6.2f} s  "
                         f"requests {result['requests']:>5}  items {result.get('items')}  "
-                        f"histories {result.get('histories')}",
+                        f"histories {result.get('histories')}  {result['per_path']}",
                         file=sys.stderr,
                     )
     floor = latency_floor(facts)
@@ -392,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(
             json.dumps({"results": results, "floor": floor, "existing": existing}, indent=1)
         )
-    report(results, sources, existing, floor, args)
+    report(results, sources, existing, floor, args, tools)
     return 0
 
 
@@ -402,6 +410,7 @@ def report(
     existing: dict[str, Any],
     floor: dict[str, int],
     args: argparse.Namespace,
+    tools: list[str],
 ) -> None:
     print(
         f"side by side: scale world seed {args.seed}, {args.issues:,} issues, "
@@ -420,7 +429,7 @@ def report(
     for source in sources:
         n_items, n_hist = existing[source]
         med = {}
-        for tool in ("accountability", "tap"):
+        for tool in tools:
             rows = [r for r in results if r["source"] == source and r["tool"] == tool]
             med[tool] = {
                 k: statistics.median(r[k] for r in rows)
@@ -434,17 +443,18 @@ def report(
                 f"{m['rss_mb']:7.0f} {m['requests']:8.0f} {m['items']:>5.0f}/{n_items:<5} "
                 f"{m['histories']:>6.0f}/{n_hist:<6}" + (f"  ({failed} failed)" if failed else "")
             )
-        a, t = med["accountability"], med["tap"]
-        ratios = "  ".join(
-            f"{label} {t[k] / a[k]:.2f}x" if a[k] else f"{label} n/a"
-            for label, k in (
-                ("wall", "wall_s"),
-                ("CPU", "cpu_s"),
-                ("RSS", "rss_mb"),
-                ("requests", "requests"),
+        if len(med) == 2:
+            a, t = med["accountability"], med["tap"]
+            ratios = "  ".join(
+                f"{label} {t[k] / a[k]:.2f}x" if a[k] else f"{label} n/a"
+                for label, k in (
+                    ("wall", "wall_s"),
+                    ("CPU", "cpu_s"),
+                    ("RSS", "rss_mb"),
+                    ("requests", "requests"),
+                )
             )
-        )
-        print(f"{source:<10} {'tap / ours':<15} {ratios}")
+            print(f"{source:<10} {'tap / ours':<15} {ratios}")
         trips = floor[source]
         print(
             f"{source:<10} latency floor: {trips} dependent round trips x "

@@ -23,6 +23,7 @@ from connectors.http import (
     DEFAULT_REQUEST_DEADLINE,
     RequestLimits,
 )
+from connectors.jira import DEFAULT_CONCURRENCY
 
 
 def _env(name: str) -> AliasChoices:
@@ -81,6 +82,12 @@ class Settings(BaseSettings):
     request_deadline: float = Field(
         DEFAULT_REQUEST_DEADLINE, gt=0, validation_alias=_env("ACCOUNTABILITY_REQUEST_DEADLINE")
     )
+
+    jira_concurrency: int = Field(
+        DEFAULT_CONCURRENCY, ge=1, le=64, validation_alias=_env("ACCOUNTABILITY_JIRA_CONCURRENCY")
+    )
+    """Requests one Jira partition keeps in flight at once (issue and changelog bulkfetches,
+    Data Center search pages); partitions run side by side, each with its own client."""
 
     def request_limits(self) -> RequestLimits:
         """The connectors' `RequestLimits` from these settings."""
