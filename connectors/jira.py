@@ -183,11 +183,14 @@ class Batch:
         histories: issue id → its histories, oldest first, only the asked fields' items.
         missing: ids the search returned that were gone (deleted, or no longer visible) by
             the time their fields or changelog were read: skipped, not stored.
+        unreadable: search results without a usable issue id, as they came (the caller
+            quarantines them: nothing can be fetched for them).
     """
 
     issues: list[dict[str, Any]]
     histories: dict[str, list[dict[str, Any]]]
     missing: tuple[str, ...] = ()
+    unreadable: tuple[Any, ...] = ()
 
 
 class _Pending:
@@ -485,12 +488,27 @@ class JiraClient:
         An id the search returns twice (an issue updated mid-walk can move into a later page)
         is fetched and handed on once."""
         seen: set[str] = set()
-        for ids in self.search_ids(jql):
+        for page in self._id_pages(jql):
+            ids: list[str] = []
+            unreadable: list[Any] = []
+            for entry in page:
+                issue_id = entry.get("id") if isinstance(entry, dict) else None
+                if isinstance(issue_id, str | int) and str(issue_id).isdigit():
+                    ids.append(str(issue_id))
+                else:
+                    unreadable.append(entry)
             fresh = [i for i in dict.fromkeys(ids) if i not in seen]
             seen.update(fresh)
+            if unreadable:
+                yield _Pending([], partial(Batch, [], {}, (), tuple(unreadable)))
             for start in range(0, len(fresh), batch_size):
                 yield self._start_cloud_batch(fresh[start : start + batch_size], fields,
                                               field_ids)
+
+    def _id_pages(self, jql: str) -> Iterator[list[Any]]:
+        """The raw pages of the id-only search (`fields: ["id"]`, 5,000 a page)."""
+        query = {"jql": jql, "fields": ["id"], "maxResults": ID_PAGE_SIZE}
+        yield from paginate(self._caller, SEARCH, query)
 
     def _start_cloud_batch(
         self, ids: list[str], fields: tuple[str, ...], field_ids: tuple[str, ...]

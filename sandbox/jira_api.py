@@ -326,6 +326,9 @@ class JiraApi:
         self.data_center = data_center
         self.changelog_limit = changelog_limit
         self.created_issues: list[dict[str, Any]] = []
+        self.hidden_issues: set[str] = set()
+        """Issue ids both bulkfetches leave out, as Jira does for an issue deleted or hidden
+        from the account after the search found it (tests); empty by default."""
         self.issue_errors: dict[str, str] = {}
         """Issue id → the message `issue/bulkfetch` lists it with in `issueErrors` (a
         retriable failure on Jira's side), for tests; empty by default."""
@@ -619,7 +622,7 @@ class JiraApi:
         with self.world.lock:
             for raw in ids:
                 issue = self.world.issue(raw.strip())
-                if issue is None:
+                if issue is None or str(issue.id) in self.hidden_issues:
                     continue  # gone or hidden: left out, as the document says
                 if str(issue.id) in self.issue_errors:
                     failed.append({"id": str(issue.id),
@@ -711,7 +714,7 @@ class JiraApi:
             rows: list[tuple[int, int, int, Issue, History]] = []
             for raw_id in dict.fromkeys(str(i) for i in ids):
                 issue = self.world.issue(raw_id)
-                if issue is None:
+                if issue is None or str(issue.id) in self.hidden_issues:
                     continue
                 for history in issue.histories:
                     if wanted is None or any(item[0] in wanted for item in history.items):

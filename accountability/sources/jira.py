@@ -141,12 +141,14 @@ def _flush(
     pull the cursor over issues of later batches not yet written. The next run reads such an
     issue again anyway (its `updated` is inside the next window)."""
     summary.skipped += len(batch.missing)
-    if not batch.issues:
+    bad: list[Quarantined] = [
+        ("?", "search result without an issue id", raw) for raw in batch.unreadable
+    ]
+    if not batch.issues and not bad:
         if progress is not None and batch.missing:
             progress(partition.name, len(batch.missing))
         return
     rows: list[dict[str, Any]] = []
-    bad: list[Quarantined] = []
     for issue in batch.issues:
         try:
             rows.append(ingest.jira_issue_row(issue))
@@ -175,7 +177,7 @@ def _flush(
     summary.items += len(ready)
     summary.quarantined += len(bad)
     if progress is not None:
-        progress(partition.name, len(batch.issues) + len(batch.missing))
+        progress(partition.name, len(batch.issues) + len(batch.missing) + len(batch.unreadable))
 
 
 def open_jira(
