@@ -50,9 +50,8 @@ for entry in (ROOT, ROOT / "bench"):
 
 import yaml  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
-from sync import BULK_PAGE, PD_PAGE, SEARCH_PAGE, world_facts  # noqa: E402
+from sync import PD_PAGE, jira_round_trips, world_facts  # noqa: E402
 
-from accountability.sources.jira import JIRA_BATCH  # noqa: E402
 from accountability.sources.pagerduty import INCIDENT_CHUNK, LOG_ENTRY_CHUNK  # noqa: E402
 from sandbox import FaultConfig, SandboxConfig, serve_sandbox  # noqa: E402
 
@@ -286,30 +285,17 @@ def _pd_log_entries(path: Path) -> int:
 def latency_floor(facts: dict[str, Any], max_parallel: int = MAX_PARALLEL) -> dict[str, int]:
     """Minimum dependent round trips of `accountability sync` per source at its concurrency.
 
-    Jira: one partition per project; within a partition every search page needs the previous
-    page's `nextPageToken`, and a bulk changelog request needs the issue ids of its batch (up to
-    JIRA_BATCH issues) and its own previous `nextPageToken`: chain = ceil(issues / 100) search
-    pages + the bulkfetch pages of its batches (1000 histories a page). Partitions run
-    `max_parallel` at a time: the chains are packed onto that many lanes (longest first), and the
-    floor is the longest lane. PagerDuty: one partition; 7-day windows one after the other, pages
-    within a window one after the other (`more`), incidents then log entries: chain = sum over
-    windows of max(1, ceil(records / 100)).
+    Jira: `sync.jira_round_trips` (one partition per project, `max_parallel` at a time; in a
+    partition the id search pages one after the other, each batch's changelog pages one after
+    the other once its ids are in, its issue bulkfetches in parallel, at most
+    `ACCOUNTABILITY_JIRA_CONCURRENCY` requests in flight). PagerDuty: one partition; 7-day
+    windows one after the other, pages within a window one after the other (`more`), incidents
+    then log entries: chain = sum over windows of max(1, ceil(records / 100)).
     """
-    chains = []
-    for project in facts["jira"].values():
-        histories = project["histories"]
-        bulk = sum(
-            max(1, math.ceil(sum(histories[i : i + JIRA_BATCH]) / BULK_PAGE))
-            for i in range(0, len(histories), JIRA_BATCH)
-        )
-        chains.append(max(1, math.ceil(project["issues"] / SEARCH_PAGE)) + bulk)
-    lanes = [0] * max(1, max_parallel)
-    for chain in sorted(chains, reverse=True):
-        lanes[lanes.index(min(lanes))] += chain
     pagerduty = sum(max(1, math.ceil(n / PD_PAGE)) for n in facts["incidents"]) + sum(
         max(1, math.ceil(n / PD_PAGE)) for n in facts["log_entries"]
     )
-    return {"jira": max(lanes), "pagerduty": pagerduty}
+    return {"jira": jira_round_trips(facts, max_parallel), "pagerduty": pagerduty}
 
 
 # --- orchestration -------------------------------------------------------------------------------
