@@ -236,3 +236,22 @@ def test_fetch_and_bulk_issues_refuse_what_jira_would(sandbox: Sandbox) -> None:
             next(client.fetch("project = SUP", ["updated"], batch_size=1001))
         with pytest.raises(ValueError, match="not keys"):
             client.bulk_issues(["SUP-1"], ["updated"])
+
+
+def test_the_concurrency_setting_bounds_the_client_and_a_bad_value_names_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from accountability.config.errors import ConfigError
+    from accountability.config.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("ACCOUNTABILITY_JIRA_CONCURRENCY", "0")
+    with pytest.raises(ConfigError, match="ACCOUNTABILITY_JIRA_CONCURRENCY"):
+        load_settings()
+    monkeypatch.setenv("ACCOUNTABILITY_JIRA_CONCURRENCY", "3")
+    settings = load_settings(jira_url="https://acme.atlassian.net", jira_email="me@acme.example",
+                             jira_api_token=SecretStr("t"))
+    with jira_sync.open_jira(settings) as client:
+        assert client._max_concurrency == 3
+    monkeypatch.delenv("ACCOUNTABILITY_JIRA_CONCURRENCY")
+    assert load_settings().jira_concurrency == jira_connector.DEFAULT_CONCURRENCY == 8
