@@ -596,7 +596,7 @@ class JiraClient:
                                                 thread_name_prefix="jira-fetch")
             return self._pool.submit(work, *args)
 
-    def _in_order(self, pending: Iterator[_Pending], ahead: int = 4) -> Iterator[Batch]:
+    def _in_order(self, pending: Iterator[_Pending], ahead: int = 2) -> Iterator[Batch]:
         """The batches of `pending`, in order, while the walk that starts them runs on a thread
         of its own at most `ahead` batches in front (the search's next page is read while the
         caller writes the previous batch). Stopping early, or an error on either side, cancels
