@@ -415,8 +415,8 @@ class JiraClient:
         sequential chain), and for every `batch_size` ids, as soon as their page arrives, one
         `changelog/bulkfetch` walk (≤ 1,000 issues) and `issue/bulkfetch` requests of 100 for
         the fields. Data Center: `POST /rest/api/2/search` with `expand=changelog` (whole
-        histories embedded), the first page then every other `startAt` page at once (its
-        `total` says how many). Either way at most `max_concurrency` requests are in flight,
+        histories embedded), the first page, then the following `startAt` pages in parallel
+        (its `total` says how many). Either way at most `max_concurrency` requests are in flight,
         and the search runs ahead of the caller by a few batches only, so memory stays flat
         while the caller writes one batch and the next ones arrive.
         """
