@@ -273,6 +273,8 @@ class JiraClient:
             Jira's rate limit (docs/operations.md).
         deployment: `CLOUD` or `DATA_CENTER` to skip detection; None asks
             `/rest/api/2/serverInfo` once, before the first call that depends on it.
+        on_deployment: told what the detection found (the sync hands it to the next clients
+            of the same run, which then skip the round trip).
 
     Attributes:
         stats: requests and retries per endpoint.
@@ -295,6 +297,7 @@ class JiraClient:
         transport: httpx.BaseTransport | None = None,
         throttle: Callable[[], None] | None = None,
         deployment: Deployment | None = None,
+        on_deployment: Callable[[Deployment], None] | None = None,
     ) -> None:
         limits = limits or RequestLimits()
         if max_concurrency < 1:
@@ -315,6 +318,7 @@ class JiraClient:
         self._timezone: ZoneInfo | None = None
         self._bulk_supported: bool | None = None
         self._deployment = deployment
+        self._on_deployment = on_deployment
         self._caller = Caller("Jira", self._send, self._url, max_pages=limits.max_pages)
         self.stats = RequestStats()
 
@@ -347,6 +351,8 @@ class JiraClient:
             version = body.get("version") if isinstance(body.get("version"), str) else ""
             self._deployment = Deployment(cloud=kind.lower() == "cloud", version=version)
             log.info("Jira at %s is %s", self._url(""), self._deployment.label)
+            if self._on_deployment is not None:
+                self._on_deployment(self._deployment)
         return self._deployment
 
     def account_timezone(self) -> ZoneInfo:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +36,7 @@ from accountability.sources.base import (
     record_ref,
 )
 from connectors.errors import AuthError, ConnectorError, FatalAPIError, MalformedResponseError
-from connectors.jira import Batch, JiraClient, build_jql
+from connectors.jira import Batch, Deployment, JiraClient, build_jql
 from rules.registry import LoadedRegistry, Registry, RegistryIssue
 from rules.registry.load import issue_at
 from rules.sources import JIRA
@@ -47,6 +48,11 @@ JIRA_FIELDS = (
     "resolutiondate",
 )
 JIRA_BATCH = 1000  # one bulk changelog request per batch (its limit is 1,000 issues)
+_DEPLOYMENTS: dict[tuple[int, str], Deployment] = {}
+"""What a loaded `Settings` object learned its Jira to be (`/rest/api/2/serverInfo`), by the
+object's id and the URL, while the object lives: the preflight asks, and every partition's
+client of the same run starts from the answer (one dependent round trip less per partition).
+Never by URL alone: another run, or a test's next sandbox on a reused port, asks anew."""
 
 
 @dataclass(frozen=True)
@@ -189,8 +195,17 @@ def open_jira(
     """The sync's Jira client: rate limits waited out within the configured budget, the
     configured page, size and time limits. `sleep` is how retries wait (tests record it)."""
     creds = require_jira(settings)
+    key = (id(settings), creds.url)
+
+    def remember(found: Deployment) -> None:
+        if key not in _DEPLOYMENTS:
+            _DEPLOYMENTS[key] = found
+            weakref.finalize(settings, _DEPLOYMENTS.pop, key, None)
+
     return JiraClient(
         creds.url,
+        deployment=_DEPLOYMENTS.get(key),
+        on_deployment=remember,
         max_concurrency=settings.jira_concurrency,
         email=creds.email,
         api_token=None if creds.is_pat else creds.token,

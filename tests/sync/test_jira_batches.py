@@ -255,3 +255,31 @@ def test_the_concurrency_setting_bounds_the_client_and_a_bad_value_names_it(
         assert client._max_concurrency == 3
     monkeypatch.delenv("ACCOUNTABILITY_JIRA_CONCURRENCY")
     assert load_settings().jira_concurrency == jira_connector.DEFAULT_CONCURRENCY == 8
+
+
+def test_a_run_asks_which_jira_it_is_once_for_all_its_partitions(
+    sandbox: Sandbox, db_url: str, factory: sessionmaker[Session], registry: Registry,
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The preflight's `serverInfo` answer serves every partition's client of that run; a run
+    with settings of its own asks again."""
+    from accountability import pipeline
+    from accountability.config.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    creds = sandbox.credentials
+    now = after_world(sandbox)
+
+    def one_run() -> int:
+        settings = load_settings(
+            jira_url=creds["JIRA_URL"], jira_email=creds["JIRA_EMAIL"],
+            jira_api_token=SecretStr(creds["JIRA_API_TOKEN"]), ca_bundle=sandbox.ca_path,
+            database_url=db_url, sync_start=START.date())
+        sandbox.set_faults(None)  # restarts the request counter
+        report = pipeline.run_sync(settings, registry, pipeline.in_threads(settings, factory),
+                                   source="jira", now=now)
+        assert len(report.summaries) == len(jira_sync.jira_partitions(registry)) > 1
+        return sandbox.requests["GET /rest/api/2/serverInfo"]
+
+    assert one_run() == 1
+    assert one_run() == 1
