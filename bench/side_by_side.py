@@ -53,10 +53,9 @@ for entry in (ROOT, ROOT / "bench"):
 
 import yaml  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
-from sync import BULK_PAGE, PD_PAGE, SEARCH_PAGE, world_facts  # noqa: E402
+from sync import PD_PAGE, jira_round_trips, world_facts  # noqa: E402
 
 from accountability.sources.base import PREFETCH_START  # noqa: E402
-from accountability.sources.jira import JIRA_BATCH  # noqa: E402
 from accountability.sources.pagerduty import (  # noqa: E402
     INCIDENT_CHUNK,
     LOG_ENTRY_CHUNK,
@@ -300,34 +299,22 @@ def latency_floor(
 ) -> dict[str, int]:
     """Minimum dependent round trips of `accountability sync` per source at its concurrency.
 
-    Jira: one partition per project; within a partition every search page needs the previous
-    page's `nextPageToken`, and a bulk changelog request needs the issue ids of its batch (up to
-    JIRA_BATCH issues) and its own previous `nextPageToken`: chain = ceil(issues / 100) search
-    pages + the bulkfetch pages of its batches (1000 histories a page). Partitions run
-    `max_parallel` at a time: the chains are packed onto that many lanes (longest first), and the
-    floor is the longest lane. PagerDuty: one partition whose incident windows, then log-entry
+    Jira: `sync.jira_round_trips` (one partition per project, `max_parallel` at a time; in a
+    partition the id search pages one after the other, each batch's changelog pages one after
+    the other once its ids are in, its issue bulkfetches in parallel, at most
+    `ACCOUNTABILITY_JIRA_CONCURRENCY` requests in flight). PagerDuty: one partition whose
+    incident windows, then log-entry
     windows (7 days each), are fetched up to `pd_concurrency` at a time, each window's pages
     one after the other (`more`): chain of a window = max(1, ceil(records / 100)); the
     windows in flight follow `prefetch_in_order` (`prefetch_trips`); at concurrency 1 the
     floor is the sum of the chains, the old sequential floor.
     """
-    chains = []
-    for project in facts["jira"].values():
-        histories = project["histories"]
-        bulk = sum(
-            max(1, math.ceil(sum(histories[i : i + JIRA_BATCH]) / BULK_PAGE))
-            for i in range(0, len(histories), JIRA_BATCH)
-        )
-        chains.append(max(1, math.ceil(project["issues"] / SEARCH_PAGE)) + bulk)
-    lanes = [0] * max(1, max_parallel)
-    for chain in sorted(chains, reverse=True):
-        lanes[lanes.index(min(lanes))] += chain
     incident_chains = [max(1, math.ceil(n / PD_PAGE)) for n in facts["incidents"]]
     log_chains = [max(1, math.ceil(n / PD_PAGE)) for n in facts["log_entries"]]
     pagerduty = prefetch_trips(incident_chains, facts["incidents"], pd_concurrency) + (
         prefetch_trips(log_chains, facts["log_entries"], pd_concurrency)
     )
-    return {"jira": max(lanes), "pagerduty": pagerduty,
+    return {"jira": jira_round_trips(facts, max_parallel), "pagerduty": pagerduty,
             "pagerduty_requests": sum(incident_chains) + sum(log_chains)}
 
 
@@ -372,7 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every run's raw figures here")
     args = parser.parse_args(argv)
     sources = [s for s in args.sources.split(",") if s]
-    tools = [t for t in args.tools.split(",") if t]
+    tools = [t for t in ("accountability", "tap") if t in args.tools.split(",")]
+    if not tools:
+        parser.error("--tools: name accountability, tap or both")
 
     work = args.taps_dir / "work"
     shutil.rmtree(work, ignore_errors=True)
@@ -430,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(
                         f"run {run} {tool:<14} {source:<9} wall {result['wall_s']:6.2f} s  "
                         f"requests {result['requests']:>5}  items {result.get('items')}  "
-                        f"histories {result.get('histories')}",
+                        f"histories {result.get('histories')}  {result['per_path']}",
                         file=sys.stderr,
                     )
     floor = latency_floor(facts)

@@ -19,8 +19,11 @@ Three processes per run, so each figure belongs to what it measures:
   `mutate <n> <at_ms> <seed>`, `quit`.
 
 The minimum request count is computed from those facts (see `minimum_requests` and
-docs/benchmarks.md): a page of 100 issues per search request, 1000 histories per bulk changelog
-request over batches of at most 1000 issues, 100 records per PagerDuty page.
+docs/benchmarks.md): a page of 5,000 issue ids per (id-only) search request, 100 issues per
+issue bulkfetch, 1000 histories per bulk changelog request over batches of at most 1000 issues,
+100 records per PagerDuty page. The report also gives Jira's requests against its own minimum,
+and the dependent round trips of the Jira part (`jira_round_trips`: the latency floor in round
+trips, as `side_by_side.py` prints it, at the partitions run at once and the client's bound).
 
 Partitions run one after the other in the sync process (Jira projects, then PagerDuty), like
 `run_sync` with `max_parallel=1`; `--parallel N` runs them on N threads as `run_sync` does.
@@ -68,13 +71,14 @@ from accountability.sources.pagerduty import (  # noqa: E402
     LOG_ENTRY_CHUNK,
     sync_pagerduty,
 )
-from connectors.jira import JiraClient  # noqa: E402
+from connectors.jira import DEFAULT_CONCURRENCY, JiraClient  # noqa: E402
 from connectors.pagerduty import PAGERDUTY_RATE_LIMIT, PagerDutyClient  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.engine import make_engine, session_factory  # noqa: E402
 from storage.models import JiraChangelogItem, JiraIssue, PdIncident, PdLogEntry  # noqa: E402
 
-SEARCH_PAGE = 100  # issues per search/jql page when fields are asked (sandbox and Jira cap)
+SEARCH_PAGE = 5000  # issue ids per id-only search/jql page (documented maximum for `id` only)
+ISSUE_PAGE = 100  # issues per issue/bulkfetch request (documented maximum)
 BULK_IDS = 1000  # issue ids per changelog/bulkfetch request (documented maximum)
 BULK_PAGE = 1000  # histories per changelog/bulkfetch page (documented maximum)
 PD_PAGE = 100  # records per PagerDuty page (documented maximum)
@@ -84,10 +88,12 @@ HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
 SEARCH = "POST /rest/api/3/search/jql"
+ISSUES = "POST /rest/api/3/issue/bulkfetch"
 BULK = "POST /rest/api/3/changelog/bulkfetch"
 INCIDENTS = "GET /incidents"
 LOG_ENTRIES = "GET /log_entries"
-ENDPOINTS = (SEARCH, BULK, INCIDENTS, LOG_ENTRIES)
+ENDPOINTS = (SEARCH, ISSUES, BULK, INCIDENTS, LOG_ENTRIES)
+JIRA_ENDPOINTS = (SEARCH, ISSUES, BULK)
 
 
 # --- the sandbox process ----------------------------------------------------------------------
@@ -233,14 +239,16 @@ class SandboxProcess:
 def minimum_requests(facts: dict[str, Any]) -> dict[str, int]:
     """Requests the data needs at the endpoints' own limits, per endpoint.
 
-    search: one page of 100 per 100 issues of each project (a project with none still costs
-    the one request that says so); bulkfetch: for each run of 1000 issues in search order, one
-    page per 1000 histories (at least one); PagerDuty: one page of 100 per 100 records over the
-    whole window (at least one), ignoring the windows the sync splits it into.
+    search: one page of 5,000 ids per 5,000 issues of each project (a project with none still
+    costs the one request that says so); issue bulkfetch: one per 100 issues of each project;
+    changelog bulkfetch: for each run of 1000 issues in search order, one page per 1000
+    histories (at least one); PagerDuty: one page of 100 per 100 records over the whole window
+    (at least one), ignoring the windows the sync splits it into.
     """
     jira = facts["jira"].values()
     return {
         SEARCH: sum(max(1, math.ceil(p["issues"] / SEARCH_PAGE)) for p in jira),
+        ISSUES: sum(math.ceil(p["issues"] / ISSUE_PAGE) for p in jira),
         BULK: sum(_bulk_pages(p["histories"], BULK_IDS) for p in jira),
         INCIDENTS: max(1, math.ceil(sum(facts["incidents"]) / PD_PAGE)),
         LOG_ENTRIES: max(1, math.ceil(sum(facts["log_entries"]) / PD_PAGE)),
@@ -253,6 +261,11 @@ def design_requests(facts: dict[str, Any]) -> dict[str, int]:
     jira = facts["jira"].values()
     return {
         SEARCH: sum(max(1, math.ceil(p["issues"] / SEARCH_PAGE)) for p in jira),
+        ISSUES: sum(
+            math.ceil(len(p["histories"][i : i + JIRA_BATCH]) / ISSUE_PAGE)
+            for p in jira
+            for i in range(0, len(p["histories"]), JIRA_BATCH)
+        ),
         BULK: sum(_bulk_pages(p["histories"], JIRA_BATCH) for p in jira),
         INCIDENTS: sum(max(1, math.ceil(n / PD_PAGE)) for n in facts["incidents"]),
         LOG_ENTRIES: sum(max(1, math.ceil(n / PD_PAGE)) for n in facts["log_entries"]),
@@ -266,10 +279,43 @@ def _bulk_pages(histories: Sequence[int], batch: int) -> int:
     )
 
 
+def jira_round_trips(
+    facts: dict[str, Any], lanes: int, concurrency: int = DEFAULT_CONCURRENCY
+) -> int:
+    """Minimum dependent round trips of the Jira part: the latency floor, in round trips.
+
+    Per partition (one per project): the id search pages follow one another (each needs the
+    previous `nextPageToken`); a batch of JIRA_BATCH ids starts when its page has arrived, and
+    its changelog pages follow one another (1000 histories a page), its issue bulkfetch is one
+    round trip. So the chain is max over batches of (its page's position + 1 + its changelog
+    pages), at least the search pages. The client keeps at most `concurrency` requests in flight
+    beside the search, so the batches' requests take at least ceil(requests / concurrency) round
+    trips after the first page. Partitions run `lanes` at a time: the partition floors are packed
+    onto that many lanes (longest first), and the floor is the longest lane. The preflight and
+    each client's `serverInfo` are left out (a floor the product could reach by caching them).
+    """
+    floors = []
+    for project in facts["jira"].values():
+        histories = project["histories"]
+        pages = max(1, math.ceil(len(histories) / SEARCH_PAGE))
+        chain, work = pages, 0
+        for start in range(0, len(histories), JIRA_BATCH):
+            batch = histories[start : start + JIRA_BATCH]
+            changelog_pages = max(1, math.ceil(sum(batch) / BULK_PAGE))
+            chain = max(chain, start // SEARCH_PAGE + 1 + changelog_pages)
+            work += changelog_pages + math.ceil(len(batch) / ISSUE_PAGE)
+        floors.append(max(chain, 1 + math.ceil(work / concurrency)) if work else chain)
+    packed = [0] * max(1, lanes)
+    for floor in sorted(floors, reverse=True):
+        packed[packed.index(min(packed))] += floor
+    return max(packed)
+
+
 def floor_requests(data: dict[str, int]) -> int:
     """The strictest bound: every page full, all projects in one search, no batch boundaries."""
     return (
         max(1, math.ceil(data["issues"] / SEARCH_PAGE))
+        + math.ceil(data["issues"] / ISSUE_PAGE)
         + math.ceil(data["histories"] / BULK_PAGE)
         + max(1, math.ceil(data["incidents"] / PD_PAGE))
         + max(1, math.ceil(data["log_entries"] / PD_PAGE))
@@ -465,6 +511,7 @@ def measured_phase(
         max_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         rss_after_kb=run.rss_after_kb,
         partition_seconds=partition_seconds(run.summaries),
+        extra={"jira_round_trips": jira_round_trips(facts, parallel)},
     )
 
 
@@ -680,6 +727,11 @@ def derived(run: dict[str, Any]) -> dict[str, float]:
         "incremental_s": incr["seconds"],
         "incremental_ratio": incr["seconds"] / full["seconds"],
     }
+    jira_requests = {
+        phase: sum(r["requests"] for e, r in run[phase]["requests"].items() if e in JIRA_ENDPOINTS)
+        for phase in ("full", "incremental")
+    }
+    out["incremental_jira_share"] = jira_requests["incremental"] / jira_requests["full"]
     for phase in ("full", "incremental"):
         actual = sum(r["requests"] for r in run[phase]["requests"].values())
         minimum = sum(run[phase]["minimum"].values())
@@ -688,6 +740,14 @@ def derived(run: dict[str, Any]) -> dict[str, float]:
         out[f"{phase}_request_ratio"] = actual / minimum
         out[f"{phase}_floor"] = floor_requests(run[phase]["data"])
         out[f"{phase}_floor_ratio"] = actual / out[f"{phase}_floor"]
+        jira_actual = sum(
+            r["requests"] for e, r in run[phase]["requests"].items() if e in JIRA_ENDPOINTS
+        )
+        jira_minimum = sum(run[phase]["minimum"][e] for e in JIRA_ENDPOINTS)
+        out[f"{phase}_jira_requests"] = jira_actual
+        out[f"{phase}_jira_minimum"] = jira_minimum
+        out[f"{phase}_jira_request_ratio"] = jira_actual / jira_minimum
+        out[f"{phase}_jira_round_trips"] = run[phase]["extra"]["jira_round_trips"]
     return out
 
 
@@ -751,6 +811,10 @@ def print_report(args: argparse.Namespace, runs: list[dict[str, Any]], out: IO[s
     row("requests", "full_requests", ",.0f")
     row("requests / minimum", "full_request_ratio", ".3f")
     row("requests / floor (all pages full)", "full_floor_ratio", ".3f")
+    row("Jira requests (data endpoints)", "full_jira_requests", ",.0f")
+    row("Jira minimum", "full_jira_minimum", ",.0f")
+    row("Jira requests / minimum", "full_jira_request_ratio", ".3f")
+    row("Jira latency floor, round trips", "full_jira_round_trips", ",.0f")
     row("peak RSS after the Jira part, MB", "rss_after_jira_mb", ",.0f")
     row("peak RSS after full sync, MB", "peak_rss_full_mb", ",.0f")
     print("incremental sync", file=out)
@@ -759,6 +823,8 @@ def print_report(args: argparse.Namespace, runs: list[dict[str, Any]], out: IO[s
     row("requests", "incremental_requests", ",.0f")
     row("requests / minimum", "incremental_request_ratio", ".3f")
     row("requests / floor (all pages full)", "incremental_floor_ratio", ".3f")
+    row("Jira requests / minimum", "incremental_jira_request_ratio", ".3f")
+    row("Jira requests / full sync's", "incremental_jira_share", ".4f")
     print("process", file=out)
     row("RSS before the sync, MB", "ready_rss_mb", ",.0f")
     row("peak RSS (whole run), MB", "peak_rss_mb", ",.0f")

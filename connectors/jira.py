@@ -30,9 +30,11 @@ Sources per behaviour: docs/sync.md, "Jira Data Center".
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -44,7 +46,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import SecretStr
 
-from connectors.errors import FatalAPIError, MalformedResponseError
+from connectors.errors import ConnectorError, FatalAPIError, MalformedResponseError
 from connectors.http import (
     ApiProfile,
     RequestLimits,
@@ -74,6 +76,15 @@ BULK_MAX_FIELDS = 10
 BULK_PAGE_SIZE = 1000
 CHANGELOG_PAGE_SIZE = 100
 """`maxResults` of the per-issue changelog; Jira caps it at 100."""
+ID_PAGE_SIZE = 5000
+"""Issue ids per page of an id-only enhanced search: the documented maximum when only `id` is
+asked (`maxResults` of `/rest/api/3/search/jql`: "It returns max 5000 issues")."""
+ISSUE_BULK_MAX = 100
+"""Issues per `POST /rest/api/3/issue/bulkfetch` (documented: "You can request up to 100")."""
+FETCH_BATCH = 1000
+"""Issues per `fetch_batches` batch: one bulk changelog request's worth (its maximum)."""
+DEFAULT_CONCURRENCY = 8
+"""Requests one client keeps in flight at once (`ACCOUNTABILITY_JIRA_CONCURRENCY`)."""
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -86,6 +97,10 @@ DC_ISSUE = "/rest/api/2/issue/{id}"
 DC_SEARCH_PATH = "/rest/api/2/search"
 DC_SEARCH_MAX = 1000
 """Data Center silently caps `maxResults` of a search at 1000 (and echoes the cap)."""
+ISSUE_BULKFETCH = "/rest/api/3/issue/bulkfetch"
+"""`POST` with `{"issueIdsOrKeys": [≤ 100], "fields": [...]}` → `{"issues": [IssueBean, in
+ascending id order], "issueErrors": [{"id", "errorMessage"}]}`. An issue that is gone or hidden
+is simply absent; `issueErrors` holds retriable failures (the OpenAPI's `BulkIssueResults`)."""
 JQL_PARSE = "/rest/api/3/jql/parse"
 """`POST ?validation=strict` with `{"queries": [...]}` → `{"queries": [{"query", "errors",
 "structure"}]}`: Jira's own verdict on a JQL, without running it."""
@@ -151,6 +166,48 @@ class Changelogs:
     missing: tuple[str, ...] = ()
 
 
+class IssueFetchError(ConnectorError):
+    """`issue/bulkfetch` listed issues in `issueErrors`: by its document a retriable failure
+    on Jira's side (an issue that is gone or hidden is absent instead). The batch fails and its
+    cursor does not move, rather than storing the batch without them; the next run reads it
+    again."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of a query's issues with their complete histories (`JiraClient.fetch`).
+
+    Attributes:
+        issues: raw issues (the asked fields; Data Center users normalised), in search order,
+            each issue once per query even when the search returned it twice.
+        histories: issue id → its histories, oldest first, only the asked fields' items.
+        missing: ids the search returned that were gone (deleted, or no longer visible) by
+            the time their fields or changelog were read: skipped, not stored.
+        unreadable: search results without a usable issue id, as they came (the caller
+            quarantines them: nothing can be fetched for them).
+    """
+
+    issues: list[dict[str, Any]]
+    histories: dict[str, list[dict[str, Any]]]
+    missing: tuple[str, ...] = ()
+    unreadable: tuple[Any, ...] = ()
+
+
+class _Pending:
+    """A batch whose requests are on their way: `result()` waits for them and assembles it."""
+
+    def __init__(self, futures: Sequence[Future[Any]], assemble: Callable[[], Batch]) -> None:
+        self.futures = list(futures)
+        self.assemble = assemble
+
+    def result(self) -> Batch:
+        return self.assemble()
+
+    def cancel(self) -> None:
+        for future in self.futures:
+            future.cancel()
+
+
 @dataclass(frozen=True)
 class ParsedJql:
     """Jira's verdict on one query (`JiraClient.parse_jql`): no errors means it is valid."""
@@ -199,7 +256,9 @@ class JiraClient:
         pat: a Data Center personal access token (bearer); wins over email + token.
         ca_bundle: extra trusted CAs (`ACCOUNTABILITY_CA_BUNDLE`), added to the defaults.
         timeout: seconds for each of connect, read, write and pool waits.
-        max_concurrency: changelog requests in flight at once.
+        max_concurrency: requests in flight at once for `fetch` (issue and changelog
+            bulkfetches, Data Center search pages) and for per-issue changelogs; the search
+            walk itself runs beside them on one more connection.
         max_attempts: attempts per request for 5xx and transport errors, and for 429 unless
             `rate_limit_budget` is set.
         rate_limit_budget: seconds one request may spend waiting out 429s (the sync passes
@@ -214,6 +273,8 @@ class JiraClient:
             Jira's rate limit (docs/operations.md).
         deployment: `CLOUD` or `DATA_CENTER` to skip detection; None asks
             `/rest/api/2/serverInfo` once, before the first call that depends on it.
+        on_deployment: told what the detection found (the sync hands it to the next clients
+            of the same run, which then skip the round trip).
 
     Attributes:
         stats: requests and retries per endpoint.
@@ -228,7 +289,7 @@ class JiraClient:
         pat: SecretStr | None = None,
         ca_bundle: Path | None = None,
         timeout: float = 30.0,
-        max_concurrency: int = 4,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
         max_attempts: int = 6,
         rate_limit_budget: float | None = None,
         limits: RequestLimits | None = None,
@@ -236,6 +297,7 @@ class JiraClient:
         transport: httpx.BaseTransport | None = None,
         throttle: Callable[[], None] | None = None,
         deployment: Deployment | None = None,
+        on_deployment: Callable[[Deployment], None] | None = None,
     ) -> None:
         limits = limits or RequestLimits()
         if max_concurrency < 1:
@@ -251,9 +313,12 @@ class JiraClient:
             max_attempts=max_attempts, rate_limit_budget=rate_limit_budget, sleep=sleep
         )
         self._max_concurrency = max_concurrency
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self._timezone: ZoneInfo | None = None
         self._bulk_supported: bool | None = None
         self._deployment = deployment
+        self._on_deployment = on_deployment
         self._caller = Caller("Jira", self._send, self._url, max_pages=limits.max_pages)
         self.stats = RequestStats()
 
@@ -269,6 +334,10 @@ class JiraClient:
         self.close()
 
     def close(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         self._http.close()
 
     def deployment(self) -> Deployment:
@@ -282,6 +351,8 @@ class JiraClient:
             version = body.get("version") if isinstance(body.get("version"), str) else ""
             self._deployment = Deployment(cloud=kind.lower() == "cloud", version=version)
             log.info("Jira at %s is %s", self._url(""), self._deployment.label)
+            if self._on_deployment is not None:
+                self._on_deployment(self._deployment)
         return self._deployment
 
     def account_timezone(self) -> ZoneInfo:
@@ -334,6 +405,256 @@ class JiraClient:
         )
         for page in paginate(self._caller, endpoint, {"jql": jql, "fields": list(fields)}):
             yield [_dc_issue(issue) for issue in page]
+    # --- a query's issues with their histories, near the latency floor ------------------------
+
+    def fetch(
+        self,
+        jql: str,
+        fields: Sequence[str],
+        field_ids: Sequence[str] = ("assignee", "status"),
+        batch_size: int = FETCH_BATCH,
+    ) -> Iterator[Batch]:
+        """The issues matching `jql` with their complete histories, one `Batch` at a time, in
+        search order, each issue once.
+
+        Cloud: an id-only enhanced search (`fields: ["id"]`, up to 5,000 ids a page: the only
+        sequential chain), and for every `batch_size` ids, as soon as their page arrives, one
+        `changelog/bulkfetch` walk (≤ 1,000 issues) and `issue/bulkfetch` requests of 100 for
+        the fields. Data Center: `POST /rest/api/2/search` with `expand=changelog` (whole
+        histories embedded), the first page, then the following `startAt` pages in parallel
+        (its `total` says how many). Either way at most `max_concurrency` requests are in flight,
+        and the search runs ahead of the caller by a few batches only, so memory stays flat
+        while the caller writes one batch and the next ones arrive.
+        """
+        if not jql.strip():
+            raise ValueError("jql is empty: the enhanced search refuses unbounded queries")
+        if not fields:
+            raise ValueError("fields is empty: the issues would come without their fields")
+        names = tuple(field_ids)
+        if not 1 <= len(names) <= BULK_MAX_FIELDS:
+            raise ValueError(f"field_ids must name 1 to {BULK_MAX_FIELDS} fields")
+        if not 1 <= batch_size <= BULK_MAX_ISSUES:
+            raise ValueError(f"batch_size must be between 1 and {BULK_MAX_ISSUES}")
+        if self.deployment().cloud:
+            pending = self._cloud_batches(jql, tuple(fields), names, batch_size)
+        else:
+            pending = self._dc_batches(jql, tuple(fields), names)
+        yield from self._in_order(pending)
+
+    def search_ids(self, jql: str, page_size: int = ID_PAGE_SIZE) -> Iterator[list[str]]:
+        """Cloud: pages of the ids of the issues matching `jql`, in its order.
+
+        `fields: ["id"]` is what lets Jira send up to 5,000 a page (`maxResults`: "The greatest
+        number of items returned per page is achieved when requesting `id` or `key` only")."""
+        if not jql.strip():
+            raise ValueError("jql is empty: the enhanced search refuses unbounded queries")
+        if not 1 <= page_size <= ID_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {ID_PAGE_SIZE}")
+        url = self._url(SEARCH.path)
+        query = {"jql": jql, "fields": ["id"], "maxResults": page_size}
+        for page in paginate(self._caller, SEARCH, query):
+            yield [_id_of(issue, url) for issue in page]
+
+    def bulk_issues(
+        self, issue_ids: Sequence[str], fields: Sequence[str]
+    ) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+        """Up to 100 issues by id (`POST /rest/api/3/issue/bulkfetch`): the issues in the
+        order asked, and the ids Jira did not return (gone or no longer visible: the
+        document says such issues are left out, not listed in `issueErrors`).
+
+        `issueErrors` (retriable failures on Jira's side) raise `IssueFetchError`."""
+        ids = _unique_issue_ids(issue_ids)
+        if not 1 <= len(ids) <= ISSUE_BULK_MAX:
+            raise ValueError(f"bulk_issues takes 1 to {ISSUE_BULK_MAX} issue ids")
+        url = self._url(ISSUE_BULKFETCH)
+        body = self._call("POST", ISSUE_BULKFETCH, label=f"POST {ISSUE_BULKFETCH}",
+                          body={"issueIdsOrKeys": ids, "fields": list(fields)})
+        issues = require_key(body, "issues", list, url=url, api="Jira")
+        failed = body.get("issueErrors") or []
+        if not isinstance(failed, list):
+            raise MalformedResponseError(
+                f"Jira answered {url} with issueErrors that are not a list", url=url)
+        if failed:
+            named = "; ".join(
+                f"{e.get('id')}: {e.get('errorMessage')}" for e in failed[:3] if isinstance(e, dict)
+            )
+            raise IssueFetchError(
+                f"Jira could not return {len(failed)} of the {len(ids)} issues asked from "
+                f"{url} ({named}): the batch is not stored and the next run reads it again",
+                url=url,
+            )
+        by_id = {_id_of(issue, url): issue for issue in issues}
+        return ([by_id[i] for i in ids if i in by_id], tuple(i for i in ids if i not in by_id))
+
+    def _cloud_batches(
+        self, jql: str, fields: tuple[str, ...], field_ids: tuple[str, ...], batch_size: int
+    ) -> Iterator[_Pending]:
+        """Walk the id search; start each batch's bulkfetches as soon as its ids are in.
+
+        An id the search returns twice (an issue updated mid-walk can move into a later page)
+        is fetched and handed on once."""
+        seen: set[str] = set()
+        for page in self._id_pages(jql):
+            ids: list[str] = []
+            unreadable: list[Any] = []
+            for entry in page:
+                issue_id = entry.get("id") if isinstance(entry, dict) else None
+                if isinstance(issue_id, str | int) and str(issue_id).isdigit():
+                    ids.append(str(issue_id))
+                else:
+                    unreadable.append(entry)
+            fresh = [i for i in dict.fromkeys(ids) if i not in seen]
+            seen.update(fresh)
+            if unreadable:
+                yield _Pending([], partial(Batch, [], {}, (), tuple(unreadable)))
+            for start in range(0, len(fresh), batch_size):
+                yield self._start_cloud_batch(fresh[start : start + batch_size], fields,
+                                              field_ids)
+
+    def _id_pages(self, jql: str) -> Iterator[list[Any]]:
+        """The raw pages of the id-only search (`fields: ["id"]`, 5,000 a page)."""
+        query = {"jql": jql, "fields": ["id"], "maxResults": ID_PAGE_SIZE}
+        yield from paginate(self._caller, SEARCH, query)
+
+    def _start_cloud_batch(
+        self, ids: list[str], fields: tuple[str, ...], field_ids: tuple[str, ...]
+    ) -> _Pending:
+        # The changelog first: its pages follow one another, the longest chain of the batch.
+        logs = self._submit(self.changelogs, ids, field_ids)
+        chunks = [
+            self._submit(self.bulk_issues, ids[i : i + ISSUE_BULK_MAX], fields)
+            for i in range(0, len(ids), ISSUE_BULK_MAX)
+        ]
+
+        def assemble() -> Batch:
+            issues: list[dict[str, Any]] = []
+            gone: set[str] = set()
+            for chunk in chunks:
+                found, missing = chunk.result()
+                issues.extend(found)
+                gone.update(missing)
+            fetched: Changelogs = logs.result()
+            gone.update(fetched.missing)
+            kept = [issue for issue in issues if str(issue.get("id")) not in gone]
+            return Batch(kept, fetched.histories, tuple(i for i in ids if i in gone))
+
+        return _Pending([logs, *chunks], assemble)
+
+    def _dc_batches(
+        self, jql: str, fields: tuple[str, ...], field_ids: tuple[str, ...]
+    ) -> Iterator[_Pending]:
+        """Data Center: the first search page, then all the others at once (`total` is known).
+
+        Offset paging has no snapshot, so an issue can come twice: each is handed on once
+        (`seen`, kept by the caller's thread while assembling in order)."""
+        seen: set[str] = set()
+        first = self._dc_page(jql, fields, field_ids, 0, DC_SEARCH_MAX)
+        yield _Pending([], partial(_dc_batch, first, seen))
+        step = first.step
+        for start in range(step, first.total, step):
+            future = self._submit(self._dc_page, jql, fields, field_ids, start, step)
+            yield _Pending([future], partial(lambda f: _dc_batch(f.result(), seen), future))
+
+    def _dc_page(
+        self,
+        jql: str,
+        fields: tuple[str, ...],
+        field_ids: tuple[str, ...],
+        start: int,
+        size: int,
+    ) -> _DcPage:
+        """One `POST /rest/api/2/search` page with `expand=changelog`; an issue whose embedded
+        history is shorter than its `total` is read again on its own (`GET issue`, which
+        refuses a truncated history too)."""
+        url = self._url(DC_SEARCH_PATH)
+        body = self._call("POST", DC_SEARCH_PATH, label=f"POST {DC_SEARCH_PATH}", body={
+            "jql": jql, "fields": list(fields), "expand": ["changelog"],
+            "startAt": start, "maxResults": size,
+        })
+        raw = require_key(body, "issues", list, url=url, api="Jira")
+        total = require_key(body, "total", int, url=url, api="Jira")
+        echoed = body.get("maxResults")
+        step = echoed if isinstance(echoed, int) and echoed > 0 else max(len(raw), 1)
+        issues: list[dict[str, Any]] = []
+        histories: dict[str, list[dict[str, Any]]] = {}
+        missing: list[str] = []
+        for issue in raw:
+            issue_id = _id_of(issue, url)
+            embedded = _dc_embedded(issue, url)
+            if embedded is None:
+                found = self._dc_issue_changelog(issue_id, field_ids)
+                if found is None:
+                    missing.append(issue_id)
+                    continue
+                histories[issue_id] = found
+            else:
+                histories[issue_id] = [
+                    kept for h in embedded
+                    if (kept := _only_fields(_dc_history(h), field_ids)) is not None
+                ]
+            issues.append(_dc_issue({k: v for k, v in issue.items() if k != "changelog"}))
+        return _DcPage(issues, histories, tuple(missing), total, step)
+
+    def _submit(self, work: Callable[..., R], *args: Any) -> Future[R]:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self._max_concurrency,
+                                                thread_name_prefix="jira-fetch")
+            return self._pool.submit(work, *args)
+
+    def _in_order(self, pending: Iterator[_Pending], ahead: int = 2) -> Iterator[Batch]:
+        """The batches of `pending`, in order, while the walk that starts them runs on a thread
+        of its own at most `ahead` batches in front (the search's next page is read while the
+        caller writes the previous batch). Stopping early, or an error on either side, cancels
+        what has not started; the walk's own error comes after the batches before it."""
+        slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
+        stop = threading.Event()
+
+        def put(entry: tuple[str, Any]) -> bool:
+            while not stop.is_set():
+                try:
+                    slots.put(entry, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def walk() -> None:
+            try:
+                for item in pending:
+                    if not put(("batch", item)):
+                        item.cancel()
+                        return
+                put(("end", None))
+            except BaseException as exc:  # handed to the caller's thread, raised there
+                put(("error", exc))
+
+        walker = threading.Thread(target=walk, name="jira-search", daemon=True)
+        walker.start()
+        try:
+            while True:
+                kind, item = slots.get()
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise item
+                try:
+                    batch = item.result()
+                except BaseException:
+                    item.cancel()
+                    raise
+                yield batch
+        finally:
+            stop.set()
+            while True:
+                try:
+                    kind, item = slots.get_nowait()
+                except queue.Empty:
+                    break
+                if kind == "batch":
+                    item.cancel()
+            walker.join()
+
     def parse_jql(self, queries: Sequence[str]) -> list[ParsedJql]:
         """Jira's strict verdict on each of `queries` (syntax, fields, values), in order.
 
@@ -621,6 +942,47 @@ def _unique_issue_ids(issue_ids: Sequence[str]) -> list[str]:
             "the bulk endpoint answers by id"
         )
     return ids
+
+
+@dataclass(frozen=True)
+class _DcPage:
+    issues: list[dict[str, Any]]
+    histories: dict[str, list[dict[str, Any]]]
+    missing: tuple[str, ...]
+    total: int
+    step: int
+
+
+def _dc_batch(page: _DcPage, seen: set[str]) -> Batch:
+    """A Data Center page as a `Batch`, without the issues an earlier page already gave."""
+    issues = [issue for issue in page.issues if str(issue.get("id")) not in seen]
+    seen.update(str(issue.get("id")) for issue in issues)
+    return Batch(issues, page.histories, page.missing)
+
+
+def _dc_embedded(issue: dict[str, Any], url: str) -> list[dict[str, Any]] | None:
+    """The whole history embedded in a Data Center search hit, or None when it is missing or
+    shorter than its `total` (then the issue is read on its own)."""
+    changelog = issue.get("changelog")
+    if not isinstance(changelog, dict):
+        return None
+    histories = changelog.get("histories")
+    if not isinstance(histories, list):
+        return None
+    total = changelog.get("total")
+    if isinstance(total, int) and total > len(histories):
+        return None
+    if not all(isinstance(h, dict) for h in histories):
+        raise MalformedResponseError(
+            f"Jira answered {url} with changelog histories that are not objects", url=url)
+    return histories
+
+
+def _id_of(issue: Any, url: str) -> str:
+    issue_id = issue.get("id") if isinstance(issue, dict) else None
+    if not isinstance(issue_id, str | int) or not str(issue_id).isdigit():
+        raise MalformedResponseError(f"Jira answered {url} with an issue without an id", url=url)
+    return str(issue_id)
 
 
 def _issue_id_of(entry: Any, url: str) -> str:

@@ -65,6 +65,15 @@ SEARCH_BODY_KEYS = {
 }
 MAX_SEARCH_RESULTS = 5000
 MAX_RESULTS_WITH_FIELDS = 100
+ID_ONLY_FIELDS = frozenset({"id", "key"})
+"""`fields` that keep a search page at up to 5,000 issues: "The greatest number of items returned
+per page is achieved when requesting `id` or `key` only" (`maxResults`, search/jql)."""
+BULK_ISSUE_BODY_KEYS = {"issueIdsOrKeys", "fields", "expand", "properties", "fieldsByKeys"}
+"""`BulkFetchIssueRequestBean` (`additionalProperties: false`)."""
+MAX_BULK_ISSUES = 100
+MAX_BULK_PROPERTIES = 5
+BULK_ISSUE_CHANGELOG_LIMIT = 40
+"""`expand=changelog` on issue/bulkfetch: "This returns a maximum of 40 changelogs"."""
 
 
 def errors(*messages: str, status: int = 400, fields: dict[str, str] | None = None) -> Response:
@@ -317,6 +326,12 @@ class JiraApi:
         self.data_center = data_center
         self.changelog_limit = changelog_limit
         self.created_issues: list[dict[str, Any]] = []
+        self.hidden_issues: set[str] = set()
+        """Issue ids both bulkfetches leave out, as Jira does for an issue deleted or hidden
+        from the account after the search found it (tests); empty by default."""
+        self.issue_errors: dict[str, str] = {}
+        """Issue id → the message `issue/bulkfetch` lists it with in `issueErrors` (a
+        retriable failure on Jira's side), for tests; empty by default."""
         self.dc = DataCenterApi(world)
         self._renderers: dict[str, Renderer] = {}
         self._basic = (
@@ -342,6 +357,7 @@ class JiraApi:
             Route("/rest/api/3/search", cloud(self.removed), methods=["GET", "POST"]),
             Route("/rest/api/2/search", guarded(self.search_v2), methods=["GET", "POST"]),
             Route("/rest/api/3/issue", cloud(self.create_issue), methods=["POST"]),
+            Route("/rest/api/3/issue/bulkfetch", cloud(self.bulk_issues), methods=["POST"]),
             Route("/rest/api/3/issue/{key}", cloud(self.get_issue), methods=["GET"]),
             Route("/rest/api/3/issue/{key}/changelog", cloud(self.changelog), methods=["GET"]),
             Route("/rest/api/2/issue/{key}/changelog", guarded(self.changelog_v2),
@@ -497,7 +513,8 @@ class JiraApi:
             expand = ",".join(query_list(request, "expand"))
         if not 1 <= max_results <= MAX_SEARCH_RESULTS:
             return errors("The maxResults parameter must be between 1 and 5,000.")
-        selected = select_fields(requested)
+        id_only = bool(requested) and set(requested) <= ID_ONLY_FIELDS
+        selected = None if id_only else select_fields(requested)
         changelog = "changelog" in [e.strip() for e in str(expand).split(",")]
         if selected is not None or changelog:
             max_results = min(max_results, MAX_RESULTS_WITH_FIELDS)
@@ -514,6 +531,9 @@ class JiraApi:
                 )
                 for issue in page
             ]
+            if id_only and "key" in requested and not changelog:
+                for rendered, issue in zip(issues, page, strict=True):
+                    rendered["key"] = issue.key
         body: dict[str, Any] = {"issues": issues}
         if next_token:
             body["nextPageToken"] = next_token
@@ -561,6 +581,61 @@ class JiraApi:
                 issue, selected or (), changelog=changelog, changelog_limit=100
             )
         return json_response(body)
+
+    async def bulk_issues(self, request: Request) -> Response:
+        """`POST /rest/api/3/issue/bulkfetch` (`bulkFetchIssues`): up to 100 issues by id or
+        key, `fields` as on search (default `*navigable`), in ascending id order.
+
+        As the document says: an id or key that matches no issue is left out (a key is looked
+        up case-insensitively), not listed; `issueErrors` is for retriable failures, which the
+        sandbox reports only for the ids a test put in `issue_errors`. No ids, or more than
+        100, is a 400 in Jira's error shape."""
+        payload = await self.body(request)
+        if isinstance(payload, Response):
+            return payload
+        if set(payload) - BULK_ISSUE_BODY_KEYS:
+            return json_response({"errorMessages": [BODY_INVALID]}, 400)
+        ids = payload.get("issueIdsOrKeys")
+        fields = payload.get("fields")
+        expand = payload.get("expand")
+        properties = payload.get("properties")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            return json_response({"errorMessages": [BODY_INVALID]}, 400)
+        if not ids or len(ids) > MAX_BULK_ISSUES:
+            return errors(fields={"issueIdsOrKeys": (
+                f"You must provide between 1 and {MAX_BULK_ISSUES} issue IDs or keys.")})
+        for value in (fields, expand, properties):
+            if value is not None and (
+                not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+            ):
+                return json_response({"errorMessages": [BODY_INVALID]}, 400)
+        if "fieldsByKeys" in payload and not isinstance(payload["fieldsByKeys"], bool):
+            return json_response({"errorMessages": [BODY_INVALID]}, 400)
+        if properties and len(properties) > MAX_BULK_PROPERTIES:
+            return errors(fields={"properties": (
+                f"You can request up to {MAX_BULK_PROPERTIES} issue property keys.")})
+        requested = [part.strip() for f in fields or [] for part in f.split(",") if part.strip()]
+        selected = select_fields(requested) if requested else NAVIGABLE
+        changelog = "changelog" in [e.strip() for e in expand or []]
+        found: dict[int, Issue] = {}
+        failed: list[dict[str, str]] = []
+        with self.world.lock:
+            for raw in ids:
+                issue = self.world.issue(raw.strip())
+                if issue is None or str(issue.id) in self.hidden_issues:
+                    continue  # gone or hidden: left out, as the document says
+                if str(issue.id) in self.issue_errors:
+                    failed.append({"id": str(issue.id),
+                                   "errorMessage": self.issue_errors[str(issue.id)]})
+                    continue
+                found[issue.id] = issue
+            render = self.renderer(request)
+            issues = [
+                render.issue(found[i], selected or (), changelog=changelog,
+                             changelog_limit=BULK_ISSUE_CHANGELOG_LIMIT)
+                for i in sorted(found)
+            ]
+        return json_response({"expand": "schema,names", "issues": issues, "issueErrors": failed})
 
     async def changelog(self, request: Request) -> Response:
         params = request.query_params
@@ -639,7 +714,7 @@ class JiraApi:
             rows: list[tuple[int, int, int, Issue, History]] = []
             for raw_id in dict.fromkeys(str(i) for i in ids):
                 issue = self.world.issue(raw_id)
-                if issue is None:
+                if issue is None or str(issue.id) in self.hidden_issues:
                     continue
                 for history in issue.histories:
                     if wanted is None or any(item[0] in wanted for item in history.items):

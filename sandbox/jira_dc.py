@@ -91,6 +91,10 @@ def dc_usernames(world: World) -> dict[str, str]:
 class DataCenterApi:
     """The v2 handlers of Data Center mode, over the world of a `JiraApi`."""
 
+    search_history_limit: int | None = None
+    """When set (tests), a search hit embeds only this many histories of its changelog, with
+    the true `total`, as a server that truncates would: the client must notice."""
+
     def __init__(self, world: World) -> None:
         self.world = world
         self._usernames: dict[str, str] | None = None
@@ -216,6 +220,11 @@ class DataCenterApi:
             matches = sorted_matches(self.world, query)
             page = matches[start : start + limit]
             issues = [self.issue(render, i, selected, changelog=changelog) for i in page]
+        if changelog and self.search_history_limit is not None:
+            for issue in issues:
+                issue["changelog"]["histories"] = (
+                    issue["changelog"]["histories"][: self.search_history_limit])
+                issue["changelog"]["maxResults"] = len(issue["changelog"]["histories"])
         return json_response({"expand": "schema,names", "startAt": start, "maxResults": limit,
                               "total": len(matches), "issues": issues})
 

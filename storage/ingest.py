@@ -9,7 +9,7 @@ never duplicates a row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
@@ -180,12 +180,13 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-_EVENT_FIELDS = tuple(f.name for f in fields(OwnershipEvent))
+_EVENT_FIELDS = tuple(f.name for f in dataclass_fields(OwnershipEvent))
 
 
 def event_row(event: OwnershipEvent) -> dict[str, Any]:
-    """A shallow copy: `dataclasses.asdict` deep-copies every value (the datetime too), which
-    cost 15 % of a whole sync's CPU time."""
+    """The event as a row. Its values are immutable (strings, an aware datetime, tuples of
+    strings), so a shallow read does what `dataclasses.asdict` did without its deep copies,
+    which were a fifth of the Jira write path's CPU."""
     row = {name: getattr(event, name) for name in _EVENT_FIELDS}
     row["from_refs"] = list(event.from_refs)
     row["to_refs"] = list(event.to_refs)

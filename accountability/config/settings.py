@@ -24,6 +24,7 @@ from connectors.http import (
     DEFAULT_REQUEST_DEADLINE,
     RequestLimits,
 )
+from connectors.jira import DEFAULT_CONCURRENCY
 from connectors.pagerduty import PAGERDUTY_CONCURRENCY, PAGERDUTY_RATE_LIMIT
 
 
@@ -112,6 +113,11 @@ class Settings(BaseSettings):
         `ACCOUNTABILITY_PUBLIC_URL` and `ACCOUNTABILITY_SIGNING_KEY` are set."""
         key = self.signing_key.get_secret_value() if self.signing_key is not None else None
         return link_maker(self.public_url, key, self.link_days)
+    jira_concurrency: int = Field(
+        DEFAULT_CONCURRENCY, ge=1, le=64, validation_alias=_env("ACCOUNTABILITY_JIRA_CONCURRENCY")
+    )
+    """Requests one Jira partition keeps in flight at once (issue and changelog bulkfetches,
+    Data Center search pages); partitions run side by side, each with its own client."""
 
     def request_limits(self) -> RequestLimits:
         """The connectors' `RequestLimits` from these settings."""

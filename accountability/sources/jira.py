@@ -1,17 +1,18 @@
 """Jira as a source: one partition per workflow and project, issues with full changelogs.
 
-Issues updated in [cursor - overlap, now] are streamed from the search (Cloud's enhanced
-search, or Data Center's `/rest/api/2/search`), their complete changelogs fetched a batch at a
-time (Cloud in bulk, Data Center per issue), and issues, changelog items, ownership events and
-the cursor committed together per batch. An issue deleted between the search and the changelog
-fetch is skipped, not fatal.
+Issues updated in [cursor - overlap, now] come from `JiraClient.fetch` a batch of 1,000 at a
+time, with their complete changelogs (Cloud: id-only search, then issue and changelog
+bulkfetches in parallel; Data Center: search pages with the histories embedded, in parallel),
+and issues, changelog items, ownership events and the cursor are committed together per batch,
+in search order. An issue deleted between the search and the fetch is skipped, not fatal.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -35,7 +36,7 @@ from accountability.sources.base import (
     record_ref,
 )
 from connectors.errors import AuthError, ConnectorError, FatalAPIError, MalformedResponseError
-from connectors.jira import JiraClient, build_jql
+from connectors.jira import Batch, Deployment, JiraClient, build_jql
 from rules.registry import LoadedRegistry, Registry, RegistryIssue
 from rules.registry.load import issue_at
 from rules.sources import JIRA
@@ -47,6 +48,11 @@ JIRA_FIELDS = (
     "resolutiondate",
 )
 JIRA_BATCH = 1000  # one bulk changelog request per batch (its limit is 1,000 issues)
+_DEPLOYMENTS: dict[tuple[int, str], Deployment] = {}
+"""What a loaded `Settings` object learned its Jira to be (`/rest/api/2/serverInfo`), by the
+object's id and the URL, while the object lives: the preflight asks, and every partition's
+client of the same run starts from the answer (one dependent round trip less per partition).
+Never by URL alone: another run, or a test's next sandbox on a reused port, asks anew."""
 
 
 @dataclass(frozen=True)
@@ -114,13 +120,8 @@ def _sync(
         full = True
     jql = build_jql([partition.project], partition.jql, window.lower_bound(cursor, full),
                     window.now)
-    batch: list[dict[str, Any]] = []
-    for page in client.search(jql, JIRA_FIELDS):
-        batch.extend(page)
-        if len(batch) >= batch_size:
-            _flush(factory, client, partition, batch, summary, progress, clock)
-            batch = []
-    _flush(factory, client, partition, batch, summary, progress, clock)
+    for batch in client.fetch(jql, JIRA_FIELDS, batch_size=batch_size):
+        _flush(factory, partition, batch, window.now, summary, progress, clock)
     with session_scope(factory) as session:
         repo.set_cursor(session, "jira", partition.name, window.now, now=clock(),
                         details={"query": partition.fingerprint})
@@ -131,31 +132,37 @@ def _sync(
 
 def _flush(
     factory: sessionmaker[Session],
-    client: JiraClient,
     partition: JiraPartition,
-    issues: Sequence[Mapping[str, Any]],
+    batch: Batch,
+    now: datetime,
     summary: SyncSummary,
     progress: Progress | None,
     clock: Clock,
 ) -> None:
-    """Fetch the batch's full changelogs and commit issues, events and cursor together."""
-    if not issues:
+    """Commit one fetched batch: issues, events and cursor together.
+
+    The cursor moves to the newest `updated` of the batch's issues that is before the run's
+    frozen `now`: the batches come in search order (`updated` ascending), and an issue changed
+    after the search (its fields are read later) carries an `updated` past `now`, which must not
+    pull the cursor over issues of later batches not yet written. The next run reads such an
+    issue again anyway (its `updated` is inside the next window)."""
+    summary.skipped += len(batch.missing)
+    bad: list[Quarantined] = [
+        ("?", "search result without an issue id", raw) for raw in batch.unreadable
+    ]
+    if not batch.issues and not bad:
+        if progress is not None and batch.missing:
+            progress(partition.name, len(batch.missing))
         return
     rows: list[dict[str, Any]] = []
-    bad: list[Quarantined] = []
-    for issue in issues:
+    for issue in batch.issues:
         try:
             rows.append(ingest.jira_issue_row(issue))
         except RECORD_ERRORS as exc:
             bad.append((record_ref(issue, "key", "id"), reason_of(exc), issue))
-    fetched = client.changelogs([row["id"] for row in rows])
-    histories, deleted = fetched.histories, set(fetched.missing)
     ready: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     for row in rows:
-        if row["id"] in deleted:
-            summary.skipped += 1
-            continue
-        entry = (row, histories.get(row["id"], []))
+        entry = (row, batch.histories.get(row["id"], []))
         try:
             # Also what `save_jira_batch` derives events from: a history that passes here
             # cannot fail inside the batch's transaction.
@@ -169,14 +176,14 @@ def _flush(
         summary.changes += ingest.save_jira_batch(session, ready, partition.workflow, written)
         for ref, reason, raw in bad:
             ingest.quarantine(session, "jira", ref, reason, jsonable(raw), written)
-        if ready:
-            newest = max(row["updated"] for row, _ in ready)
-            repo.set_cursor(session, "jira", partition.name, newest, now=written,
+        settled = [row["updated"] for row, _ in ready if row["updated"] < now]
+        if settled:
+            repo.set_cursor(session, "jira", partition.name, max(settled), now=written,
                             details={"query": partition.fingerprint})
     summary.items += len(ready)
     summary.quarantined += len(bad)
     if progress is not None:
-        progress(partition.name, len(issues))
+        progress(partition.name, len(batch.issues) + len(batch.missing) + len(batch.unreadable))
 
 
 def open_jira(
@@ -188,8 +195,18 @@ def open_jira(
     """The sync's Jira client: rate limits waited out within the configured budget, the
     configured page, size and time limits. `sleep` is how retries wait (tests record it)."""
     creds = require_jira(settings)
+    key = (id(settings), creds.url)
+
+    def remember(found: Deployment) -> None:
+        if key not in _DEPLOYMENTS:
+            _DEPLOYMENTS[key] = found
+            weakref.finalize(settings, _DEPLOYMENTS.pop, key, None)
+
     return JiraClient(
         creds.url,
+        deployment=_DEPLOYMENTS.get(key),
+        on_deployment=remember,
+        max_concurrency=settings.jira_concurrency,
         email=creds.email,
         api_token=None if creds.is_pat else creds.token,
         pat=creds.token if creds.is_pat else None,

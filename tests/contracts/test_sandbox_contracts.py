@@ -42,6 +42,7 @@ CONTRACTS: dict[tuple[str, str], str] = {
     ("GET", jira_connector.MYSELF): "jira.myself.json",
     ("POST", "/rest/api/3/search/jql"): "jira.search_jql.json",
     ("POST", "/rest/api/3/changelog/bulkfetch"): "jira.changelog_bulkfetch.json",
+    ("POST", jira_connector.ISSUE_BULKFETCH): "jira.issue_bulkfetch.json",
     ("GET", "/rest/api/3/issue/{id}/changelog"): "jira.issue_changelog.json",
     ("POST", jira_tickets.ISSUE): "jira.create_issue.json",
     ("GET", jira_connector.SERVER_INFO): "jira.server_info.json",
@@ -202,6 +203,45 @@ def test_changelog_bulkfetch_every_page(sb: Sandbox, jira: httpx.Client) -> None
     assert histories > 0
 
 
+def test_id_only_search_and_issue_bulkfetch_every_batch(sb: Sandbox, jira: httpx.Client) -> None:
+    """What `JiraClient.fetch` asks on Cloud: ids 5,000 a page, then the fields 100 at a time."""
+    jql = jira_connector.build_jql(sorted(sb.world.projects), None, SINCE, UNTIL)
+    ids: list[str] = []
+    for n, page in enumerate(_search_pages(jira, {
+        "jql": jql, "fields": ["id"], "maxResults": jira_connector.ID_PAGE_SIZE,
+    })):
+        check("jira.search_jql.json", page, f"id-only search/jql page {n}")
+        ids.extend(issue["id"] for issue in page["issues"])
+    assert len(ids) == len(_all_issues(sb, jira)) > jira_connector.ISSUE_BULK_MAX
+    fetched = 0
+    for start in range(0, len(ids), jira_connector.ISSUE_BULK_MAX):
+        asked = ids[start : start + jira_connector.ISSUE_BULK_MAX]
+        page = _ok(jira.post(jira_connector.ISSUE_BULKFETCH, json={
+            "issueIdsOrKeys": asked, "fields": list(JIRA_FIELDS)}))
+        check("jira.issue_bulkfetch.json", page, f"issue/bulkfetch from {start}")
+        assert [i["id"] for i in page["issues"]] == sorted(asked, key=int)
+        assert page["issueErrors"] == []
+        fetched += len(page["issues"])
+    assert fetched == len(ids)
+
+
+def test_issue_bulkfetch_refuses_what_the_document_refuses(
+    sb: Sandbox, jira: httpx.Client
+) -> None:
+    some = [str(i) for i in sorted(sb.world.issues)[:101]]
+    for body in ({"issueIdsOrKeys": []}, {"issueIdsOrKeys": some}):
+        refused = jira.post(jira_connector.ISSUE_BULKFETCH, json=body)
+        assert refused.status_code == 400, refused.text
+        check(ERRORS, refused.json(), f"issue/bulkfetch with {len(body['issueIdsOrKeys'])} ids")
+    unknown = jira.post(jira_connector.ISSUE_BULKFETCH,
+                        json={"issueIdsOrKeys": some[:1], "maxResults": 5})
+    assert unknown.status_code == 400  # additionalProperties: false
+    gone = _ok(jira.post(jira_connector.ISSUE_BULKFETCH,
+                         json={"issueIdsOrKeys": [some[0], "99999999"], "fields": ["updated"]}))
+    check("jira.issue_bulkfetch.json", gone, "issue/bulkfetch with an unknown id")
+    assert [i["id"] for i in gone["issues"]] == [some[0]] and gone["issueErrors"] == []
+
+
 def test_issue_changelog_every_page(sb: Sandbox, jira: httpx.Client) -> None:
     issues = _all_issues(sb, jira)
     # every issue of the demo; a stride of the scale world (each page is one request)
@@ -338,6 +378,29 @@ def test_dc_search_every_page(dc_sb: Sandbox, dc: httpx.Client) -> None:
         "jql": jql, "fields": list(JIRA_FIELDS), "maxResults": 5000}))
     check("jira_dc.search.json", page, "DC search maxResults=5000")
     assert page["maxResults"] == jira_connector.DC_SEARCH_MAX
+
+
+def test_dc_search_with_embedded_changelogs(dc_sb: Sandbox, dc: httpx.Client) -> None:
+    """What `JiraClient.fetch` asks on Data Center: search pages with `expand=changelog`,
+    each hit's whole history embedded (checked as the issue representation's changelog)."""
+    jql = jira_connector.build_jql(sorted(dc_sb.world.projects), None, SINCE, UNTIL)
+    changelog = Draft202012Validator(
+        {"$ref": "https://accountability.invalid/contracts/jira_dc.common.json#/$defs/Changelog"},
+        registry=REGISTRY)
+    histories = start = 0
+    while True:
+        page = _ok(dc.post(jira_connector.DC_SEARCH_PATH, json={
+            "jql": jql, "fields": list(JIRA_FIELDS), "expand": ["changelog"],
+            "startAt": start, "maxResults": 200}))
+        check("jira_dc.search.json", page, f"DC search with changelogs at {start}")
+        for issue in page["issues"]:
+            assert not list(changelog.iter_errors(issue["changelog"])), issue["key"]
+            assert issue["changelog"]["total"] == len(issue["changelog"]["histories"])
+            histories += issue["changelog"]["total"]
+        start += len(page["issues"])
+        if not page["issues"] or start >= page["total"]:
+            break
+    assert histories > 0
 
 
 def test_dc_issue_changelog_every_issue(dc_sb: Sandbox, dc: httpx.Client) -> None:

@@ -21,7 +21,7 @@ from accountability.sources import jira as jira_sync
 from accountability.sources import pagerduty as pd_sync
 from accountability.sources.base import convert
 from connectors.errors import RateLimitBudgetError
-from connectors.jira import Changelogs
+from connectors.jira import Batch
 from rules.ownership import MalformedRecordError
 from rules.registry import Registry
 from sandbox import FaultConfig, Sandbox, SandboxConfig, serve_sandbox
@@ -116,7 +116,8 @@ def test_poison_records_from_the_sandbox_are_quarantined_and_the_sync_goes_on(
     is stored as if nothing had happened, and the run completes."""
     now = after_world(sandbox)
     sandbox.set_faults(FaultConfig.parse(
-        "wrongtype=every:2,seed=3,paths=/incidents|/log_entries|/rest/api/3/search/jql"))
+        "wrongtype=every:2,seed=3,"
+        "paths=/incidents|/log_entries|/rest/api/3/search/jql|/rest/api/3/issue/bulkfetch"))
     summaries = sync_all(sandbox, factory, registry, now, [])
     injected = sandbox.faults_injected
     sandbox.set_faults(None)
@@ -213,18 +214,16 @@ def test_the_issues_poison_incidents_are_quarantined_with_their_reason(
 
 def test_a_poison_jira_issue_or_history_is_quarantined(factory: sessionmaker[Session]) -> None:
     class FakeJira:
-        def search(self, jql: str, fields: object) -> Iterator[list[dict[str, Any]]]:
-            yield [
+        def fetch(self, jql: str, fields: object, batch_size: int) -> Iterator[Batch]:
+            bad = [{"id": "h1", "created": "2026-09-01T11:00:00.000+0000",
+                    "author": "sam", "items": [{"field": "assignee"}]}]
+            issues = [
                 ISSUE,
                 {**ISSUE, "id": "10002", "key": "SUP-2",
                  "fields": {**ISSUE["fields"], "assignee": "sam"}},
                 {**ISSUE, "id": "10003", "key": "SUP-3"},
             ]
-
-        def changelogs(self, ids: list[str]) -> Changelogs:
-            bad = [{"id": "h1", "created": "2026-09-01T11:00:00.000+0000",
-                    "author": "sam", "items": [{"field": "assignee"}]}]
-            return Changelogs({"10001": [], "10003": bad})
+            yield Batch(issues, {"10001": [], "10003": bad})
 
     partition = jira_sync.JiraPartition("support", "SUP", None)
     summary = jira_sync.sync_jira_partition(factory, FakeJira(), partition,  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accountability.sources import jira as jira_sync
 from accountability.sources import pagerduty as pd_sync
 from connectors.errors import ConnectorError
-from connectors.jira import Changelogs
+from connectors.jira import Batch
 from rules.registry import Registry
 from sandbox import FaultConfig, Sandbox, SandboxConfig, serve_sandbox
 from sandbox.timefmt import from_ms, to_ms
@@ -275,8 +275,9 @@ def test_data_center_pat_and_paged_changelogs_give_the_same_rows(
     got = stored(factory)
     for table in ("issues", "items", "members"):
         assert truth[table] and got[table] == truth[table], table
-    # Data Center: detected from serverInfo, v2 only, whole histories from GET issue.
-    assert "GET /rest/api/2/issue/{id}" in paged and "POST /rest/api/2/search" in paged, paged
+    # Data Center: detected from serverInfo, v2 only, whole histories embedded in the search
+    # pages (none truncated here, so no issue is read on its own).
+    assert "POST /rest/api/2/search" in paged and "GET /rest/api/2/issue/{id}" not in paged, paged
     assert not any("/rest/api/3/" in endpoint for endpoint in paged), paged
 
 
@@ -284,13 +285,10 @@ def test_an_issue_deleted_mid_sync_is_skipped_and_counted(
     factory: sessionmaker[Session],
 ) -> None:
     class DeletedOne:
-        """Stands in for JiraClient: two issues found, one whose changelog answered 404."""
+        """Stands in for JiraClient: two issues found, one gone by the time it was fetched."""
 
-        def search(self, jql: str, fields: object) -> Iterator[list[dict]]:
-            yield [_issue("1", "SUP-1"), _issue("2", "SUP-2")]
-
-        def changelogs(self, ids: list[str]) -> Changelogs:
-            return Changelogs({"1": []}, missing=("2",))
+        def fetch(self, jql: str, fields: object, batch_size: int) -> Iterator[Batch]:
+            yield Batch([_issue("1", "SUP-1")], {"1": []}, missing=("2",))
 
     partition = jira_sync.JiraPartition("support", "SUP", None)
     summary = jira_sync.sync_jira_partition(factory, DeletedOne(), partition,  # type: ignore[arg-type]
