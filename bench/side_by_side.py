@@ -242,6 +242,11 @@ def run_tool(tool: str, source: str, ctx: dict[str, Any], run: int) -> dict[str,
             [script, "db", "upgrade"], env=env, cwd=work, check=True, capture_output=True
         )
         command = [script, "sync", "--source", source]
+        if ctx.get("profile"):
+            # Where the whole process's time goes (imports included): cProfile around the CLI.
+            out = Path(ctx["profile"]) / f"{source}-run{run}.prof"
+            command = [sys.executable, "-m", "cProfile", "-o", str(out), "-m",
+                       "accountability.cli", "sync", "--source", source]
     else:
         venv = ctx["venvs"][source]
         catalog_flag = "--properties" if source == "jira" else "--catalog"  # tap-jira: old flag
@@ -357,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="accountability,tap (default) or accountability alone")
     parser.add_argument("--taps-dir", type=Path, default=Path("/tmp/bench-taps"))
     parser.add_argument("--json", type=Path, help="write every run's raw figures here")
+    parser.add_argument("--profile", type=Path,
+                        help="folder: run accountability under cProfile, one .prof per run "
+                             "(slower: its figures are not the benchmark's)")
     args = parser.parse_args(argv)
     sources = [s for s in args.sources.split(",") if s]
     tools = [t for t in ("accountability", "tap") if t in args.tools.split(",")]
@@ -398,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
             "start": start,
             "venvs": venvs,
             "registry": scale_registry(world, work),
+            "profile": args.profile,
         }
         env = {
             **os.environ,

@@ -229,6 +229,10 @@ class Renderer:
                 out["resolution"] = self.resolution(issue.resolution)
             elif name == "priority":
                 out["priority"] = self.priority(issue.priority)
+            elif name == "comment":
+                # The world has no comments: the page a real issue without any answers with.
+                out["comment"] = {"comments": [], "maxResults": 0, "total": 0, "startAt": 0,
+                                  "self": f"{self.base}/rest/api/3/issue/{issue.id}/comment"}
         return out
 
     def issue(
@@ -238,6 +242,7 @@ class Renderer:
         *,
         changelog: bool,
         changelog_limit: int,
+        transitions: bool = False,
     ) -> dict[str, Any]:
         if selected is None and not changelog:
             return {"id": str(issue.id)}
@@ -256,6 +261,10 @@ class Renderer:
                 "total": len(issue.histories),
                 "histories": [self.history(h) for h in recent],
             }
+        if transitions:
+            # `expand=transitions`: the transitions the caller may make now. The sandbox's API
+            # user may make none (a real account answers so without the permission).
+            out["transitions"] = []
         out["fields"] = self.fields(issue, selected or ())
         return out
 
@@ -311,7 +320,9 @@ def select_fields(requested: list[str]) -> tuple[str, ...] | None:
     for name in requested:
         if name in ("*all", "*navigable"):
             chosen.extend(NAVIGABLE)
-        elif not name.startswith("-") and name in NAVIGABLE:
+            if name == "*all":
+                chosen.append("comment")  # not navigable: only `*all` or its name selects it
+        elif not name.startswith("-") and (name in NAVIGABLE or name == "comment"):
             chosen.append(name)
     if excluded and not any(not n.startswith("-") for n in requested):
         chosen.extend(NAVIGABLE)
@@ -515,7 +526,8 @@ class JiraApi:
             return errors("The maxResults parameter must be between 1 and 5,000.")
         id_only = bool(requested) and set(requested) <= ID_ONLY_FIELDS
         selected = None if id_only else select_fields(requested)
-        changelog = "changelog" in [e.strip() for e in str(expand).split(",")]
+        expanded = [e.strip() for e in str(expand).split(",")]
+        changelog, transitions = "changelog" in expanded, "transitions" in expanded
         if selected is not None or changelog:
             max_results = min(max_results, MAX_RESULTS_WITH_FIELDS)
         with self.world.lock:
@@ -527,7 +539,8 @@ class JiraApi:
             render = self.renderer(request)
             issues = [
                 render.issue(
-                    issue, selected, changelog=changelog, changelog_limit=self.changelog_limit
+                    issue, selected, changelog=changelog, changelog_limit=self.changelog_limit,
+                    transitions=transitions,
                 )
                 for issue in page
             ]

@@ -343,3 +343,22 @@ def test_create_issue(writable: Sandbox) -> None:
         )
         assert invalid.status_code == 400
         assert set(invalid.json()["errors"]) == {"project", "summary"}
+
+
+def test_all_fields_carry_the_comment_page_and_transitions_when_expanded(
+    jira: httpx.Client,
+) -> None:
+    """What a tool asking `fields=*all&expand=changelog,transitions` (tap-jira) reads on every
+    issue: `fields.comment` (a page of comments, `PageOfComments`) and the top-level
+    `transitions` list. `*navigable` leaves the comment out, as Jira does."""
+    params = {"jql": "project = SUP AND updated >= 0", "maxResults": 3}
+    every = jira.get("/rest/api/3/search/jql", params={
+        **params, "fields": "*all", "expand": "changelog,transitions"}).json()["issues"]
+    assert len(every) == 3
+    for issue in every:
+        comment = issue["fields"]["comment"]
+        assert comment["comments"] == [] and comment["total"] == 0 and comment["startAt"] == 0
+        assert issue["transitions"] == [] and "changelog" in issue
+    navigable = jira.get("/rest/api/3/search/jql", params={**params, "fields": "*navigable"})
+    assert all("comment" not in i["fields"] and "transitions" not in i
+               for i in navigable.json()["issues"])
