@@ -7,16 +7,17 @@ that says what to do instead of an SQL error halfway through a run.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, inspect, text
 
 from storage.engine import make_engine
 from storage.errors import SchemaNotMigrated, SchemaOutdated, SchemaTooNew, StorageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -40,6 +41,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
     The connection travels in ``Config.attributes`` rather than as a URL option: a URL
     in the config would go through configparser interpolation (``%`` in passwords).
     """
+    from alembic.config import Config  # alembic costs ~0.15 s to import: only when needed
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -48,6 +51,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     if len(heads) != 1:
         raise RuntimeError(f"migrations have {len(heads)} heads, expected one: {heads}")
@@ -62,6 +67,8 @@ def upgrade(url: str, revision: str = "head") -> None:
     that drop would cascade into its children (an issue's changelog rows). The references are
     checked before the transaction commits.
     """
+    from alembic import command
+
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
@@ -84,6 +91,8 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def current_revisions(connection: Connection) -> tuple[str, ...]:
     """The revisions the database is stamped with (empty when it was never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
     return tuple(MigrationContext.configure(connection).get_current_heads())
 
 
@@ -97,9 +106,13 @@ def check_schema(engine: Engine) -> None:
     """
     where = engine.url.render_as_string(hide_password=True)
     with engine.connect() as connection:
+        if _stamped_with_newest_file(connection):
+            return  # every command's check, without importing Alembic and its migrations
         current = current_revisions(connection)
     if not current:
         raise SchemaNotMigrated(f"database at {where} has no schema; {UPGRADE_HINT}")
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     known = {rev.revision for rev in script.walk_revisions()}
     unknown = [rev for rev in current if rev not in known]
@@ -114,3 +127,19 @@ def check_schema(engine: Engine) -> None:
             f"database at {where} is at revision {', '.join(current)}, this version needs "
             f"{head}; {UPGRADE_HINT}"
         )
+
+
+@cache
+def _newest_revision_file() -> str:
+    """The revision id of the newest migration file: its name's prefix (`0012_web_indexes.py`
+    is revision "0012"; tests/storage/test_migrations.py holds the files to this rule)."""
+    return max(p.name.split("_")[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
+
+
+def _stamped_with_newest_file(connection: Connection) -> bool:
+    """Whether the database is stamped with exactly the newest revision: the common case,
+    answered with one query. Anything else goes through Alembic for the precise message."""
+    if not inspect(connection).has_table("alembic_version"):
+        return False
+    stamped = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
+    return list(stamped) == [_newest_revision_file()]
