@@ -602,11 +602,13 @@ class JiraClient:
                                                 thread_name_prefix="jira-fetch")
             return self._pool.submit(work, *args)
 
-    def _in_order(self, pending: Iterator[_Pending], ahead: int = 2) -> Iterator[Batch]:
+    def _in_order(self, pending: Iterator[_Pending], ahead: int = 1) -> Iterator[Batch]:
         """The batches of `pending`, in order, while the walk that starts them runs on a thread
-        of its own at most `ahead` batches in front (the search's next page is read while the
-        caller writes the previous batch). Stopping early, or an error on either side, cancels
-        what has not started; the walk's own error comes after the batches before it."""
+        of its own at most `ahead` batches in front (one: a batch of 1,000 issues with their
+        histories weighs ~25 MB; two ahead cost ~20 MB more peak RSS for no measured speed):
+        the search's next page is read while the caller writes the previous batch. Stopping
+        early, or an error on either side, cancels what has not started; the walk's own error
+        comes after the batches before it."""
         slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
         stop = threading.Event()
 

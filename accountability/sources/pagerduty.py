@@ -167,7 +167,7 @@ def _fetch_log_entries(
     so windows waiting to be written hold only what will be written."""
     ranks: dict[str, int] = {}
     listing = until_stopped(client.log_entries(since, until), stop)
-    entries = [e for e in _ranked(listing, ranks) if _is_tracked(e, tracked)]
+    entries = _share_incidents([e for e in _ranked(listing, ranks) if _is_tracked(e, tracked)])
     kept = {e.get("id") for e in entries if isinstance(e, Mapping)}
     return _LogWindow(since, until, entries, {k: v for k, v in ranks.items() if k in kept})
 
@@ -235,6 +235,22 @@ def _sync_log_entries(
         summary.cursor = until
     summary.seconds = time.monotonic() - began
     return summary
+
+
+def _share_incidents(entries: list[Any]) -> list[Any]:
+    """One object for equal copies of an embedded incident (`include[]=incidents` repeats it in
+    each of its entries, ~4 a incident): a window waiting for the writer then holds each
+    incident about once. Only equal copies are shared, and nothing downstream mutates them, so
+    every entry reads (and stores) what PagerDuty sent."""
+    first: dict[str, Any] = {}
+    for entry in entries:
+        incident = entry.get("incident") if isinstance(entry, dict) else None
+        if not isinstance(incident, dict) or not isinstance(incident.get("id"), str):
+            continue
+        kept = first.setdefault(incident["id"], incident)
+        if kept is not incident and kept == incident:
+            entry["incident"] = kept
+    return entries
 
 
 def _ranked(entries: Iterable[Any], ranks: dict[str, int]) -> Iterator[Any]:
