@@ -85,6 +85,11 @@ FETCH_BATCH = 1000
 """Issues per `fetch_batches` batch: one bulk changelog request's worth (its maximum)."""
 DEFAULT_CONCURRENCY = 8
 """Requests one client keeps in flight at once (`ACCOUNTABILITY_JIRA_CONCURRENCY`)."""
+BATCHES_IN_MEMORY = 4
+"""Fetched or fetching batches the whole process holds, all clients together (~25 MB each at
+1,000 issues with their histories): one partition still has one batch written, one ahead and
+one on its way; three partitions side by side share four instead of holding nine."""
+_BATCH_BUDGET = threading.BoundedSemaphore(BATCHES_IN_MEMORY)
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -621,12 +626,27 @@ class JiraClient:
                     continue
             return False
 
+        def reserve() -> bool:
+            """A place in the process's batch budget, taken before a batch starts."""
+            while not stop.is_set():
+                if _BATCH_BUDGET.acquire(timeout=0.05):
+                    return True
+            return False
+
         def walk() -> None:
+            batches = iter(pending)
             try:
-                for item in pending:
+                while reserve():
+                    try:
+                        item = next(batches)  # starts the batch's requests
+                    except BaseException:
+                        _BATCH_BUDGET.release()
+                        raise
                     if not put(("batch", item)):
                         item.cancel()
+                        _BATCH_BUDGET.release()
                         return
+            except StopIteration:
                 put(("end", None))
             except BaseException as exc:  # handed to the caller's thread, raised there
                 put(("error", exc))
@@ -644,10 +664,15 @@ class JiraClient:
                     batch = item.result()
                 except BaseException:
                     item.cancel()
+                    _BATCH_BUDGET.release()
                     raise
-                yield batch
+                try:
+                    yield batch
+                finally:  # the caller asked for the next one: this one is written (or dropped)
+                    _BATCH_BUDGET.release()
         finally:
             stop.set()
+            walker.join()
             while True:
                 try:
                     kind, item = slots.get_nowait()
@@ -655,7 +680,7 @@ class JiraClient:
                     break
                 if kind == "batch":
                     item.cancel()
-            walker.join()
+                    _BATCH_BUDGET.release()
 
     def parse_jql(self, queries: Sequence[str]) -> list[ParsedJql]:
         """Jira's strict verdict on each of `queries` (syntax, fields, values), in order.

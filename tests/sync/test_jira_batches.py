@@ -283,3 +283,42 @@ def test_a_run_asks_which_jira_it_is_once_for_all_its_partitions(
 
     assert one_run() == 1
     assert one_run() == 1
+
+
+def test_partitions_side_by_side_share_the_batch_budget_and_give_it_back(
+    sandbox: Sandbox, registry: Registry,
+) -> None:
+    """More Jira walks at once than the process's batch budget (batches of 1 issue): all
+    finish with every issue (none waits forever for a place), and every place comes back —
+    after walks read to the end, one dropped after its first batch, and one whose bulkfetch
+    fails."""
+    import threading
+
+    budget = jira_connector._BATCH_BUDGET
+    limit = jira_connector.BATCHES_IN_MEMORY
+    now = after_world(sandbox)
+    jqls = [build_jql([p.project], p.jql, START, now)
+            for p in jira_sync.jira_partitions(registry)]
+    def walk(jql: str, counts: list[int]) -> None:
+        with cloud(sandbox) as client:
+            counts.append(sum(len(b.issues) for b in client.fetch(jql, ["summary"],
+                                                                   batch_size=1)))
+
+    counts: list[int] = []
+    walkers = [threading.Thread(target=walk, args=(jql, counts)) for jql in jqls * 2]
+    for thread in walkers:
+        thread.start()
+    for thread in walkers:
+        thread.join(timeout=120)
+    expected_total = 2 * sum(len(search_order(sandbox, p, now))
+                             for p in jira_sync.jira_partitions(registry))
+    assert len(counts) == len(walkers) > limit and sum(counts) == expected_total
+    assert budget._value == limit
+    with cloud(sandbox) as client:  # dropped after its first batch
+        next(iter(client.fetch(jqls[0], ["summary"], batch_size=1)))
+    assert budget._value == limit
+    sandbox.set_faults(FaultConfig.parse("500=every:1,paths=/rest/api/3/issue/bulkfetch"))
+    with cloud(sandbox, max_attempts=1) as client, pytest.raises(ConnectorError):
+        list(client.fetch(jqls[0], ["summary"], batch_size=1))
+    sandbox.set_faults(None)
+    assert budget._value == limit
