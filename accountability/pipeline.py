@@ -33,6 +33,7 @@ from accountability.clock import Clock, system_clock
 from accountability.config.errors import UsageError
 from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import Settings
+from accountability.memory import limit_malloc_arenas
 from accountability.sources import BY_NAME, SOURCES, Partition, Source, SyncSummary, Window
 from accountability.sources import source as source_named
 from accountability.sources.base import Progress, Throttle, first_sync_start, sync_start_of
@@ -243,6 +244,7 @@ def in_threads(
 
     def execute(plan: Sequence[Partition], window: Window) -> list[Outcome]:
         width = max(1, min(max_parallel, len(plan) or 1))
+        limit_malloc_arenas()  # before the partitions' threads: accountability/memory.py
         with ThreadPoolExecutor(max_workers=width) as pool:
             futures = [pool.submit(sync_partition, settings, factory, p, window,
                                    progress=progress, clock=clock) for p in plan]

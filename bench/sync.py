@@ -60,6 +60,7 @@ from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from accountability.memory import limit_malloc_arenas  # noqa: E402
 from accountability.sources.base import DEFAULT_OVERLAP, SyncSummary  # noqa: E402
 from accountability.sources.jira import (  # noqa: E402
     JIRA_BATCH,
@@ -591,6 +592,7 @@ def run_once(args: argparse.Namespace) -> int:
     """`--run-once`: one full + incremental sync against a fresh sandbox and database."""
     global PD_RATE_LIMIT
     PD_RATE_LIMIT = args.pagerduty_rate_limit or None
+    limit_malloc_arenas()  # as `pipeline.in_threads` does before a sync's threads start
     baseline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     load_before = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="bench-sync-"))
