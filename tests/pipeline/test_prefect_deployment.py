@@ -122,6 +122,11 @@ class Stopwatch:
 
 
 def _busy(exc: BaseException) -> bool:
+    """A busy server: 429/502/503, or no answer within the timeout (a local SQLite-backed
+    server under a partitioned run, its rate-limit calls included, can stall a poll for more
+    than 10 s on 2 cores). Every call retried is a read or carries an idempotency key."""
+    if isinstance(exc, httpx.TimeoutException):
+        return True
     return (isinstance(exc, httpx.HTTPStatusError)
             and exc.response.status_code in (429, 502, 503))
 
