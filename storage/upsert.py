@@ -55,7 +55,12 @@ def upsert(
     """
     table = _table(model)
     conflict = _conflict_columns(table, conflict)
-    for keys, group in _groups(table, _dedupe(rows, conflict, keep="last")):
+    rows = _dedupe(rows, conflict, keep="last")
+    if session.get_bind().dialect.name == "postgresql":
+        # Rows locked in one order by every writer: two processes upserting overlapping rows
+        # in different orders deadlock (seen: two `accountability run` at once, pd_incidents).
+        rows = sorted(rows, key=lambda row: tuple(str(row[c]) for c in conflict))
+    for keys, group in _groups(table, rows):
         targets = (
             [c for c in update if c in keys]
             if update is not None
