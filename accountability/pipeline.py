@@ -244,7 +244,6 @@ def in_threads(
 
     def execute(plan: Sequence[Partition], window: Window) -> list[Outcome]:
         width = max(1, min(max_parallel, len(plan) or 1))
-        limit_malloc_arenas()  # before the partitions' threads: accountability/memory.py
         with ThreadPoolExecutor(max_workers=width) as pool:
             futures = [pool.submit(sync_partition, settings, factory, p, window,
                                    progress=progress, clock=clock) for p in plan]
@@ -282,6 +281,7 @@ def run_sync(
     plan = plan_sync(registry, source, group)
     check_credentials(settings, plan)
     requests, retries = check_sources(settings, plan)
+    limit_malloc_arenas()  # before either executor starts its threads: accountability/memory.py
     outcomes = execute(plan, window_of(settings, now or clock(), full))
     summaries: list[SyncSummary] = []
     failures: list[SourceFailure] = []

@@ -103,21 +103,35 @@ def in_process_run(url: str) -> float:
     return time.perf_counter() - began
 
 
-def main(argv: list[str] | None = None) -> int:
+def database_parser() -> argparse.ArgumentParser:
+    """The options of the benchmarks that read `evaluate.py`'s evaluated database (this one,
+    `reset.py`, `web_pages.py`); each adds its own."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--items", type=int, default=200_000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--unauthorized-share", type=float, default=0.08)
-    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--workdir", help="keep (and reuse) the databases here")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def prepared_database(args: argparse.Namespace, prefix: str) -> tuple[str, Path]:
+    """The evaluated SQLite database of `args` (built once, reused from `--workdir`), and the
+    folder it is in."""
     args.database_url = None  # bench/evaluate's builder: SQLite
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-baseline-"))
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix=prefix))
     workdir.mkdir(parents=True, exist_ok=True)
     url, prepared = evaluated_database(args, workdir)
     print(f"database: {prepared}", file=sys.stderr)
+    return url, workdir
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = database_parser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    url, workdir = prepared_database(args, "bench-baseline-")
     cli: list[float] = []
     inproc: list[float] = []
     startup: list[float] = []

@@ -25,13 +25,11 @@ Prints the median (min – max) of each.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -92,20 +90,11 @@ def reset_in_process_run(url: str, registry: Path) -> tuple[float, dict[str, Any
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--items", type=int, default=200_000)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--unauthorized-share", type=float, default=0.08)
+    parser = bl.database_parser()
+    parser.description = (__doc__ or "").splitlines()[0]
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--timeout", type=float, default=1800)
-    parser.add_argument("--workdir", help="keep (and reuse) the databases here")
     args = parser.parse_args(argv)
-    args.database_url = None  # bench/evaluate's builder: SQLite
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-reset-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    url, prepared = bl.evaluated_database(args, workdir)
-    print(f"database: {prepared}", file=sys.stderr)
+    url, workdir = bl.prepared_database(args, "bench-reset-")
     registry = reset_registry(workdir)
     figures: dict[str, list[float]] = {
         "reset, CLI process (table)": [], "reset --json, CLI process": [],

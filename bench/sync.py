@@ -592,7 +592,7 @@ def run_once(args: argparse.Namespace) -> int:
     """`--run-once`: one full + incremental sync against a fresh sandbox and database."""
     global PD_RATE_LIMIT
     PD_RATE_LIMIT = args.pagerduty_rate_limit or None
-    limit_malloc_arenas()  # as `pipeline.in_threads` does before a sync's threads start
+    limit_malloc_arenas()  # as `pipeline.run_sync` does before a sync's threads start
     baseline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     load_before = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="bench-sync-"))

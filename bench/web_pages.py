@@ -22,7 +22,6 @@ leadership, so the decision links are drawn) is set by a middleware of its own.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -30,7 +29,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -184,21 +182,12 @@ def measure(base: str, paths: dict[str, str], rounds: int) -> dict[str, dict[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--items", type=int, default=200_000)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--unauthorized-share", type=float, default=0.08)
+    parser = bl.database_parser()
+    parser.description = (__doc__ or "").splitlines()[0]
     parser.add_argument("--requests", type=int, default=40, help="rounds over every page")
-    parser.add_argument("--timeout", type=float, default=1800)
-    parser.add_argument("--workdir", help="keep (and reuse) the databases here")
     parser.add_argument("--json", help="write every request's time to this file")
     args = parser.parse_args(argv)
-    args.database_url = None  # bench/evaluate's builder: SQLite
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-web-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    url, prepared = bl.evaluated_database(args, workdir)
-    print(f"database: {prepared}", file=sys.stderr)
+    url, workdir = bl.prepared_database(args, "bench-web-")
     from bench.reset import reset_registry
 
     registry = reset_registry(workdir)

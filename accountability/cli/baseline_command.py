@@ -19,6 +19,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from accountability.cli.options import RegistryOption
 from accountability.cli.text import safe_text
 from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import load_settings
@@ -83,11 +84,7 @@ def baseline_command(
         typer.Option("--patch", help="Write a unified diff of the workflow's scorecard block "
                                      "to this new file (the registry is never edited)."),
     ] = None,
-    registry: Annotated[
-        Path | None,
-        typer.Option("--registry",
-                     help="Registry file (default: $ACCOUNTABILITY_REGISTRY or ./registry.yaml)."),
-    ] = None,
+    registry: RegistryOption = None,
 ) -> None:
     """Median, quartiles and range of the six metrics over the last finished weeks, with a
     proposed threshold for each (and its rule): the product proposes, a person applies."""

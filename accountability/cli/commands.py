@@ -27,6 +27,7 @@ from accountability import pipeline
 from accountability.cli import reset_command, serve_command, tables
 from accountability.cli.baseline_command import add_baseline_command
 from accountability.cli.draft_command import register_draft
+from accountability.cli.options import RegistryOption
 from accountability.cli.text import safe_text
 from accountability.clock import system_clock
 from accountability.config.errors import UsageError
@@ -61,12 +62,6 @@ add_baseline_command(app)
 out = Console(width=None if sys.stdout.isatty() else 120, emoji=False)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 120, emoji=False)
 
-RegistryOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--registry", help="Registry file (default: $ACCOUNTABILITY_REGISTRY or ./registry.yaml)."
-    ),
-]
 
 
 @registry_app.command("validate")

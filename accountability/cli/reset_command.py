@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from accountability.cli.options import RegistryOption
 from accountability.cli.text import safe_text
 from accountability.config.errors import UsageError
 from accountability.config.registry_file import load_registry_file
@@ -48,11 +49,7 @@ def reset(
         str | None,
         typer.Option("--by", help="With `confirm`: the leader who confirms (a person id)."),
     ] = None,
-    registry: Annotated[
-        Path | None,
-        typer.Option("--registry",
-                     help="Registry file (default: $ACCOUNTABILITY_REGISTRY or ./registry.yaml)."),
-    ] = None,
+    registry: RegistryOption = None,
 ) -> None:
     """The 30-day reset: each week's checklist (done / open / overdue, evidence, next action);
     `reset confirm decision-rights --by PERSON` records leadership's confirmation."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from accountability.cli.options import RegistryOption
 from accountability.cli.text import safe_text
 from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import load_settings
@@ -18,8 +18,7 @@ def serve(
                                       "loopback default behind a proxy on the same machine.")
                     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8080,
-    registry: Annotated[Path | None, typer.Option(
-        "--registry", help="Registry file (default: $ACCOUNTABILITY_REGISTRY).")] = None,
+    registry: RegistryOption = None,
 ) -> None:
     """Serve the web app: read pages and signed one-click actions (Ctrl-C stops it)."""
     from accountability.usecases.databases import open_database

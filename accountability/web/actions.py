@@ -189,8 +189,8 @@ def _run(session: Session, registry: Registry, person: str, act: Act, note: str,
                               origin=origin)
         except governance.AlreadyDone as exc:
             return Outcome("already_done", str(exc))
-        return Outcome("done", f"Finding '{act.target}' is ratified: it no longer counts "
-                               "against the scorecard.")
+        return Outcome("done", f"Finding '{act.target}' is ratified: from the next evaluation "
+                               "on it no longer counts against the scorecard.")
     if act.action == "decide":
         return _decide(session, registry, person, act, note, clock, origin)
     raise UsageError(f"unknown action '{act.action}' (one of {', '.join(ACTIONS)})")
