@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	# An editable install leaves our modules uncompiled; compiled now, as pip compiles an installed
+	# package, so no command recompiles them at start (with PYTHONDONTWRITEBYTECODE, every time).
+	$(BIN)/python -m compileall -q accountability connectors flows rules sandbox storage
 	touch $(STAMP)
 
 install: $(STAMP)

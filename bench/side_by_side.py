@@ -247,6 +247,8 @@ def run_tool(tool: str, source: str, ctx: dict[str, Any], run: int) -> dict[str,
             out = Path(ctx["profile"]) / f"{source}-run{run}.prof"
             command = [sys.executable, "-m", "cProfile", "-o", str(out), "-m",
                        "accountability.cli", "sync", "--source", source]
+        if os.environ.get("BENCH_WRAP"):
+            command = [*os.environ["BENCH_WRAP"].replace("{source}", source).split(), *command]
     else:
         venv = ctx["venvs"][source]
         catalog_flag = "--properties" if source == "jira" else "--catalog"  # tap-jira: old flag

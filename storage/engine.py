@@ -12,6 +12,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import jsoncodec
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_FILE_MODE = 0o600
 
@@ -19,8 +21,9 @@ SQLITE_FILE_MODE = 0o600
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the settings the worker relies on.
 
-    SQLite gets foreign keys (off by default there), WAL (readers do not block the
-    writer) and a busy timeout (concurrent writers wait instead of failing at once).
+    JSON columns are written by `storage.jsoncodec` (orjson). SQLite gets foreign keys (off
+    by default there), WAL (readers do not block the writer) and a busy timeout (concurrent
+    writers wait instead of failing at once).
     A PostgreSQL URL without a driver (``postgresql://``) uses psycopg 3, the driver
     the project installs. A new SQLite file is created 0600 (see `private_sqlite_file`).
     """
@@ -29,6 +32,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("json_serializer", jsoncodec.dumps)
     engine = create_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         database = sqlite_file(parsed)

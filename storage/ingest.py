@@ -46,6 +46,11 @@ _CHANGELOG_CONTENT = ["issue_id", "issue_key", "author_account_id", "created", "
 def _require(record: object, *keys: str) -> None:
     if not isinstance(record, Mapping):
         raise MalformedRecordError(f"not an object but {type(record).__name__}")
+    for key in keys:
+        if record.get(key) in (None, ""):
+            break
+    else:
+        return
     missing = [key for key in keys if record.get(key) in (None, "")]
     if missing:
         raise MalformedRecordError(f"missing {', '.join(missing)}")

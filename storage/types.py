@@ -34,6 +34,22 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=None)
         return value
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """On SQLite, the stored text straight from the value: the same string SQLAlchemy's
+        SQLite `DATETIME` writes (`YYYY-MM-DD HH:MM:SS.ffffff`), made by `isoformat` in C
+        instead of two Python processors, which were a twelfth of a sync's CPU."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        check = self.process_bind_param
+
+        def process(value: datetime | None) -> str | None:
+            if type(value) is datetime and value.tzinfo is UTC:  # what the rules produce
+                return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            utc = check(value, dialect)
+            return None if utc is None else utc.isoformat(" ", "microseconds")
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None

@@ -235,14 +235,19 @@ def dialect_insert(session: Session, table: Table) -> Any:
 
 
 def _dedupe(rows: Sequence[Row], conflict: Sequence[str], *, keep: str) -> list[Row]:
-    by_key: dict[tuple[Any, ...], Row] = {}
-    for row in rows:
+    key_of = itemgetter(*conflict)  # a tuple for several columns, the value for one
+    by_key: dict[Any, Row] = {}
+    try:
+        if keep == "last":
+            for row in rows:
+                by_key[key_of(row)] = row
+        else:
+            for row in rows:
+                by_key.setdefault(key_of(row), row)
+    except KeyError:
+        row = next(row for row in rows if any(c not in row for c in conflict))
         missing = [c for c in conflict if c not in row]
-        if missing:
-            raise ValueError(f"row lacks conflict columns {missing}: {dict(row)!r:.200}")
-        key = tuple(row[c] for c in conflict)
-        if keep == "last" or key not in by_key:
-            by_key[key] = row
+        raise ValueError(f"row lacks conflict columns {missing}: {dict(row)!r:.200}") from None
     return list(by_key.values())
 
 

@@ -33,6 +33,7 @@ from accountability.clock import system_clock
 from accountability.config.errors import UsageError
 from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import load_settings
+from accountability.memory import freeze_imports
 from accountability.sources.jira import check_jql_with_jira
 from accountability.usecases import databases, evaluate, governance, maps, records
 from rules.escalation_map import UnknownWorkflowError
@@ -458,6 +459,7 @@ def main() -> None:
     from connectors.errors import AuthError, ConnectorError
     from storage.errors import StorageError
 
+    freeze_imports()  # accountability/memory.py: no cycle collection walks the imports again
     try:
         app()
     except RegistryError as exc:

@@ -19,9 +19,14 @@ import pytest
 import trustme
 from pydantic import SecretStr
 
-from connectors.errors import ConnectorError, FatalAPIError, RetriableAPIError
-from connectors.http import build_ssl_context, redact_url, retry_after_seconds
-from connectors.jira import CLOUD, JiraClient
+from connectors.errors import (
+    ConnectorError,
+    FatalAPIError,
+    MalformedResponseError,
+    RetriableAPIError,
+)
+from connectors.http import build_ssl_context, parse_json, redact_url, retry_after_seconds
+from connectors.jira import CLOUD, JIRA, JiraClient
 from connectors.pagerduty import PagerDutyClient
 from connectors.retry import RetryPolicy, call_with_retry
 from connectors.stats import RequestStats
@@ -157,3 +162,31 @@ def test_an_untrusted_certificate_fails_fast_and_points_to_the_ca_bundle(
     ):
         client.account_timezone()
     assert sleeps == []
+
+
+def _response(content: bytes, content_type: str) -> httpx.Response:
+    request = httpx.Request("GET", "https://example.atlassian.net/rest/api/3/myself")
+    return httpx.Response(200, content=content, headers={"content-type": content_type},
+                          request=request)
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "expected"),
+    [
+        ('{"name": "Zoë", "n": 1}'.encode(), "application/json", {"name": "Zoë", "n": 1}),
+        (b'{"id": 9223372036854775807, "x": 0.1}', "application/json",
+         {"id": 2**63 - 1, "x": 0.1}),
+        # not UTF-8: read in the charset the response declares
+        ('{"name": "Zoë"}'.encode("latin-1"), "application/json; charset=iso-8859-1",
+         {"name": "Zoë"}),
+    ],
+)
+def test_parse_json_reads_every_json_body(
+    content: bytes, content_type: str, expected: object
+) -> None:
+    assert parse_json(_response(content, content_type), JIRA) == expected
+
+
+def test_parse_json_calls_a_body_that_is_not_json_malformed() -> None:
+    with pytest.raises(MalformedResponseError, match="not JSON"):
+        parse_json(_response(b"{'id': 1", "application/json"), JIRA)

@@ -5,11 +5,22 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from storage.models import Decision, Finding, JiraChangelogItem, Quarantine, RiskReview
+from storage.models import (
+    Decision,
+    Finding,
+    JiraChangelogItem,
+    JiraIssue,
+    Quarantine,
+    RiskReview,
+)
+from storage.types import UTCDateTime
 
 BERLIN_WINTER = timezone(timedelta(hours=1))
 KOLKATA = timezone(timedelta(hours=5, minutes=30))
@@ -126,3 +137,54 @@ def test_foreign_keys_are_enforced(session: Session) -> None:
     )
     with pytest.raises(IntegrityError):
         session.flush()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    at=st.datetimes(
+        min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, KOLKATA, BERLIN_WINTER, timezone(timedelta(hours=-7))]),
+    )
+)
+def test_sqlite_stores_the_text_sqlalchemys_datetime_would(at: datetime) -> None:
+    # storage.types writes SQLite's text itself (speed); what it writes must stay what
+    # SQLAlchemy's own SQLite DATETIME writes, or stored rows would stop sorting and comparing
+    # with rows written before.
+    dialect = sqlite_dialect.dialect()
+    ours = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    theirs = sqlite_dialect.DATETIME().bind_processor(dialect)
+    assert ours is not None and theirs is not None
+    assert ours(at) == theirs(at.astimezone(UTC).replace(tzinfo=None))
+
+
+def test_sqlite_bind_still_refuses_naive_and_non_datetime_values() -> None:
+    dialect = sqlite_dialect.dialect()
+    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert process is not None
+    assert process(None) is None
+    with pytest.raises(ValueError, match="naive datetime"):
+        process(datetime(2026, 1, 1))
+    with pytest.raises(TypeError, match="expected a datetime"):
+        process("2026-01-01T00:00:00Z")
+
+
+def test_raw_json_keeps_what_the_fast_codec_refuses(session: Session) -> None:
+    # Raw records go through orjson (storage.jsoncodec); an integer beyond 64 bits, which
+    # orjson refuses, and non-ASCII text must come back as they went in.
+    raw = {"id": 2**70 + 1, "name": "Zoë 東京", "nested": [{"n": -(2**65) - 3}, None, 1.5, True]}
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    session.add(
+        JiraIssue(id="1", key="SUP-1", project="SUP", created=at, updated=at, raw=raw,
+                  synced_at=at)
+    )
+    session.flush()
+    session.add(
+        JiraChangelogItem(
+            history_id="9", item_index=0, issue_id="1", issue_key="SUP-1", created=at,
+            field="assignee", raw={"plain": "ascii", "n": 1},
+        )
+    )
+    session.commit()
+    session.expunge_all()
+    assert session.scalars(select(JiraIssue.raw)).one() == raw
+    assert session.scalars(select(JiraChangelogItem.raw)).one() == {"plain": "ascii", "n": 1}

@@ -1,7 +1,9 @@
-"""The malloc-arena cap a sync sets before its threads start (accountability/memory.py)."""
+"""What a sync sets for memory while it runs (accountability/memory.py): the malloc-arena cap
+before its threads start, the cycle collector's thresholds."""
 
 from __future__ import annotations
 
+import gc
 import platform
 import sys
 
@@ -32,3 +34,13 @@ def test_off_linux_nothing_is_called(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(memory.sys, "platform", "darwin")
     monkeypatch.setattr(memory.ctypes, "CDLL", lambda *_: pytest.fail("libc was loaded"))
     assert memory.limit_malloc_arenas() is False
+
+
+def test_the_sync_relaxes_the_cycle_collector_only_while_it_runs() -> None:
+    before = gc.get_threshold()
+    with memory.relaxed_gc():
+        assert gc.get_threshold() == memory.SYNC_GC_THRESHOLDS
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), memory.relaxed_gc():
+        raise RuntimeError("a partition failed")
+    assert gc.get_threshold() == before  # restored after a failure too
