@@ -203,25 +203,31 @@ def save_jira_batch(
     issues: Sequence[tuple[Mapping[str, Any], Sequence[Raw]]],
     workflow: str | None,
     now: datetime,
+    changelogs: Sequence[list[dict[str, Any]]] | None = None,
 ) -> int:
     """Write issues with their full changelogs and ownership events; return new events.
 
     One statement per table for the whole batch: the sync's cost is dominated by round trips.
     `now` (the sync's clock, read when the batch is written) stamps the rows: `synced_at`
     always, a changelog item's `first_synced_at` only when it is new — an incremental
-    evaluation tells new changes from old by it.
+    evaluation tells new changes from old by it. `changelogs`: each issue's `changelog_rows`
+    when the caller built them already (the sync does, to quarantine a bad history before the
+    transaction), so they are not built twice; they are stamped in place.
     """
     if not issues:
         return 0
-    items: list[dict[str, Any]] = []
+    if changelogs is None:
+        changelogs = [changelog_rows(row["id"], row["key"], histories) for row, histories in issues]
+    items = [item for rows in changelogs for item in rows]
     events: list[dict[str, Any]] = []
     for row, histories in issues:
-        items.extend(changelog_rows(row["id"], row["key"], histories))
         events.extend(event_row(e) for e in jira_events(row["key"], histories))
     upsert(session, JiraIssue, [{**row, "synced_at": now} for row, _ in issues])
     if items:
-        upsert(session, JiraChangelogItem, [{**item, "first_synced_at": now} for item in items],
-               conflict=_CHANGELOG_KEY, update=_CHANGELOG_CONTENT)
+        for item in items:
+            item["first_synced_at"] = now
+        upsert(session, JiraChangelogItem, items, conflict=_CHANGELOG_KEY,
+               update=_CHANGELOG_CONTENT)
     new_events = insert_ignore(session, OwnershipEventRow, events, conflict=["source_ref"])
     if workflow is not None:
         membership = [{"issue_id": row["id"], "workflow": workflow, "seen_at": now}

@@ -7,7 +7,7 @@ rows, and an overlapping batch updates what exists and inserts what does not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, cast
 
@@ -77,7 +77,8 @@ def upsert(
             stmt = stmt.on_conflict_do_update(
                 index_elements=conflict, set_={c: excluded[c] for c in targets}, where=where
             )
-        execute_rows(session, table, stmt, group)
+        shape = ("upsert", tuple(conflict), tuple(targets), skip_unchanged)
+        execute_rows(session, table, stmt, group, shape=shape)
 
 
 def insert_ignore(
@@ -103,15 +104,23 @@ def insert_ignore(
     inserted = 0
     for _, group in _groups(table, _dedupe(rows, conflict, keep="first")):
         stmt = dialect_insert(session, table).on_conflict_do_nothing()
-        inserted += execute_rows(session, table, stmt, group, count=True)
+        inserted += execute_rows(session, table, stmt, group, count=True, shape=("ignore",))
     return inserted
 
 
 def execute_rows(
-    session: Session, table: Table, stmt: Any, rows: list[Row], *, count: bool = False
+    session: Session,
+    table: Table,
+    stmt: Any,
+    rows: list[Row],
+    *,
+    count: bool = False,
+    shape: tuple[Hashable, ...] | None = None,
 ) -> int:
     """Run the INSERT `stmt` over `rows` (one key set), `BATCH_ROWS` at a time; with `count`,
-    return how many rows it inserted or updated.
+    return how many rows it inserted or updated. `shape`, when given, says everything about
+    `stmt` but its table and columns: on SQLite its compiled SQL is then kept for the next
+    batch of the same shape.
 
     PostgreSQL: through the session, counted from RETURNING (rowcount is unreliable when
     SQLAlchemy batches the rows itself). SQLite: see `_sqlite_rows`.
@@ -120,7 +129,7 @@ def execute_rows(
         return 0
     dialect = session.get_bind().dialect
     if dialect.name == "sqlite" and _python_defaults_only(table):
-        return _sqlite_rows(session, table, stmt, rows)
+        return _sqlite_rows(session, table, stmt, rows, shape)
     total = 0
     if count:
         stmt = stmt.returning(*table.primary_key.columns)
@@ -131,7 +140,9 @@ def execute_rows(
     return total
 
 
-def _sqlite_rows(session: Session, table: Table, stmt: Any, rows: list[Row]) -> int:
+def _sqlite_rows(
+    session: Session, table: Table, stmt: Any, rows: list[Row], shape: tuple[Hashable, ...] | None
+) -> int:
     """SQLite: the statement compiled once, each row turned into the driver's tuple by the
     columns' own bind processors, and the batch handed to `sqlite3`'s executemany.
 
@@ -139,12 +150,19 @@ def _sqlite_rows(session: Session, table: Table, stmt: Any, rows: list[Row]) -> 
     per-row parameter handling, which costs several times the insert itself (an evaluation
     writes hundreds of thousands of rows). Python-side column defaults are applied as
     SQLAlchemy would. Counted from `rowcount`, which sqlite3 sums over executemany (rows
-    skipped by ON CONFLICT DO NOTHING, or by an update's WHERE, count zero).
+    skipped by ON CONFLICT DO NOTHING, or by an update's WHERE, count zero). Compiling the
+    statement cost a sync as much as binding a batch's rows, so a statement of a known `shape`
+    is compiled once per process.
     """
     dialect = session.get_bind().dialect
-    compiled = stmt.compile(dialect=dialect, column_keys=list(rows[0]))
-    names: Sequence[str] = compiled.positiontup or ()
-    sql = str(compiled)
+    key = None if shape is None else (table.name, shape, tuple(rows[0]), dialect.paramstyle)
+    known = None if key is None else _COMPILED.get(key)
+    if known is None:
+        compiled = stmt.compile(dialect=dialect, column_keys=list(rows[0]))
+        known = (str(compiled), tuple(compiled.positiontup or ()))
+        if key is not None and len(_COMPILED) < _COMPILED_MAX:
+            _COMPILED[key] = known
+    sql, names = known
     session.flush()  # what session.execute would have done first (autoflush)
     connection = session.connection()
     total = 0
@@ -157,6 +175,10 @@ def _sqlite_rows(session: Session, table: Table, stmt: Any, rows: list[Row]) -> 
 
 
 _UNSET: Any = object()
+# (table, shape, columns, paramstyle) -> (SQL, parameter order). A few dozen shapes exist; the
+# bound only guards against a caller that would make a new shape per call.
+_COMPILED: dict[tuple[Hashable, ...], tuple[str, tuple[str, ...]]] = {}
+_COMPILED_MAX = 512
 
 
 def _column_value(

@@ -161,19 +161,22 @@ def _flush(
         except RECORD_ERRORS as exc:
             bad.append((record_ref(issue, "key", "id"), reason_of(exc), issue))
     ready: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    changelogs: list[list[dict[str, Any]]] = []
     for row in rows:
         entry = (row, batch.histories.get(row["id"], []))
         try:
             # Also what `save_jira_batch` derives events from: a history that passes here
             # cannot fail inside the batch's transaction.
-            ingest.changelog_rows(row["id"], row["key"], entry[1])
+            changelog = ingest.changelog_rows(row["id"], row["key"], entry[1])
         except RECORD_ERRORS as exc:
             bad.append((row["key"], f"changelog: {reason_of(exc)}", entry[1]))
             continue
         ready.append(entry)
+        changelogs.append(changelog)
     with session_scope(factory) as session:
         written = clock()
-        summary.changes += ingest.save_jira_batch(session, ready, partition.workflow, written)
+        summary.changes += ingest.save_jira_batch(session, ready, partition.workflow, written,
+                                                  changelogs)
         for ref, reason, raw in bad:
             ingest.quarantine(session, "jira", ref, reason, jsonable(raw), written)
         settled = [row["updated"] for row, _ in ready if row["updated"] < now]

@@ -1,9 +1,7 @@
-"""What a sync sets for memory while it runs (accountability/memory.py): the malloc-arena cap
-before its threads start, the cycle collector's thresholds."""
+"""The malloc settings a sync makes before its threads start (accountability/memory.py)."""
 
 from __future__ import annotations
 
-import gc
 import platform
 import sys
 
@@ -36,11 +34,24 @@ def test_off_linux_nothing_is_called(monkeypatch: pytest.MonkeyPatch) -> None:
     assert memory.limit_malloc_arenas() is False
 
 
-def test_the_sync_relaxes_the_cycle_collector_only_while_it_runs() -> None:
-    before = gc.get_threshold()
-    with memory.relaxed_gc():
-        assert gc.get_threshold() == memory.SYNC_GC_THRESHOLDS
-    assert gc.get_threshold() == before
-    with pytest.raises(RuntimeError), memory.relaxed_gc():
-        raise RuntimeError("a partition failed")
-    assert gc.get_threshold() == before  # restored after a failure too
+
+@pytest.mark.parametrize("operator_set", [False, True])
+def test_the_mmap_threshold_is_fixed_unless_the_operator_set_it(
+    monkeypatch: pytest.MonkeyPatch, operator_set: bool
+) -> None:
+    calls: list[tuple[int, int]] = []
+
+    def mallopt(parameter: int, value: int) -> int:
+        calls.append((parameter, value))
+        return 1
+
+    monkeypatch.setattr(memory, "_mallopt", lambda: mallopt)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    if operator_set:
+        monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "1048576")
+    else:
+        monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    assert memory.limit_malloc_arenas() is True
+    fixed = (memory.M_MMAP_THRESHOLD, memory.SYNC_MMAP_THRESHOLD)
+    assert (fixed in calls) is not operator_set
+    assert (memory.M_ARENA_MAX, memory.SYNC_ARENAS) in calls
