@@ -247,8 +247,8 @@ def run_tool(tool: str, source: str, ctx: dict[str, Any], run: int) -> dict[str,
             out = Path(ctx["profile"]) / f"{source}-run{run}.prof"
             command = [sys.executable, "-m", "cProfile", "-o", str(out), "-m",
                        "accountability.cli", "sync", "--source", source]
-        if os.environ.get("BENCH_WRAP"):
-            command = [*os.environ["BENCH_WRAP"].replace("{source}", source).split(), *command]
+        if ctx.get("wrap"):  # e.g. a sampling profiler: its runs' figures are not the bench's
+            command = [*ctx["wrap"].replace("{source}", source).split(), *command]
     else:
         venv = ctx["venvs"][source]
         catalog_flag = "--properties" if source == "jira" else "--catalog"  # tap-jira: old flag
@@ -263,6 +263,7 @@ def run_tool(tool: str, source: str, ctx: dict[str, Any], run: int) -> dict[str,
     measured = run_process(command, env, work, work / "stdout.txt")
     requests = sum(sb.requests.values())
     measured.update(
+        network_s=sb.busy_seconds,
         tool=tool,
         source=source,
         run=run,
@@ -367,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path,
                         help="folder: run accountability under cProfile, one .prof per run "
                              "(slower: its figures are not the benchmark's)")
+    parser.add_argument("--wrap", default="",
+                        help="command put before accountability's, {source} replaced: e.g. "
+                             "'py-spy record --gil --format raw -o /tmp/{source}.txt --' "
+                             "(its figures are not the benchmark's either)")
     args = parser.parse_args(argv)
     sources = [s for s in args.sources.split(",") if s]
     tools = [t for t in ("accountability", "tap") if t in args.tools.split(",")]
@@ -409,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             "venvs": venvs,
             "registry": scale_registry(world, work),
             "profile": args.profile,
+            "wrap": args.wrap,
         }
         env = {
             **os.environ,
@@ -495,6 +501,17 @@ def report(
             print(f"{source:<10} {'tap / ours':<15} {ratios}")
         trips = floor[source]
         latency_s = trips * args.latency_ms / 1000
+        if "accountability" in tools:
+            # The process's wall minus its start-up (interpreter, imports, settings, registry)
+            # and exit: from the first request the sandbox saw to the last response it sent.
+            rows = [r for r in results if r["source"] == source and r["tool"] == "accountability"]
+            network = statistics.median(r["network_s"] for r in rows)
+            floor_s = max(latency_s, rate_floor(floor["pagerduty_requests"])) if (
+                source == "pagerduty") else latency_s
+            print(
+                f"{source:<10} accountability's network phase (first request to last response, "
+                f"preflight included): {network:.2f} s = {network / floor_s:.1f}x the floor below"
+            )
         if source == "pagerduty":
             minimum = floor["pagerduty_requests"]
             paced = rate_floor(minimum)

@@ -197,6 +197,9 @@ class FaultInjector:
         self.injected: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()  # "METHOD /path", every HTTP request served
         self.rate_windows: dict[str, deque[float]] = {}  # token digest -> arrival times
+        # monotonic seconds: the first request's arrival, the last response's end (benchmarks)
+        self.first_request_at: float | None = None
+        self.last_response_at: float | None = None
 
     def _choose(self, config: FaultConfig) -> str | None:
         self.count += 1
@@ -208,10 +211,20 @@ class FaultInjector:
         return chosen
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.requests[f"{scope.get('method', '')} {scope.get('path', '')}"] += 1
+        if self.first_request_at is None:
+            self.first_request_at = time.monotonic()
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            self.last_response_at = time.monotonic()
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         config = self.config
-        if scope["type"] == "http":
-            self.requests[f"{scope.get('method', '')} {scope.get('path', '')}"] += 1
-        if scope["type"] != "http" or config is None:
+        if config is None:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")

@@ -125,6 +125,16 @@ class Sandbox:
         """Requests served per `"METHOD /path"` since the last `set_faults` (benchmarks)."""
         return self.app.asgi.requests
 
+    @property
+    def busy_seconds(self) -> float:
+        """Seconds from the first request's arrival to the last response's end since the last
+        `set_faults`: a client's network phase, its start-up before and its exit after left out
+        (benchmarks); 0 before any request."""
+        asgi = self.app.asgi
+        if asgi.first_request_at is None or asgi.last_response_at is None:
+            return 0.0
+        return asgi.last_response_at - asgi.first_request_at
+
     def ssl_context(self) -> ssl.SSLContext:
         """A client context trusting the sandbox CA (httpx 0.28 wants a context, not a path)."""
         return ssl.create_default_context(cafile=str(self.ca_path))

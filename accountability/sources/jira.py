@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accountability.clock import Clock, system_clock
 from accountability.config.errors import ConfigError
 from accountability.config.settings import Settings, require_jira
+from accountability.memory import release_freed_memory
 from accountability.sources.base import (
     DEFAULT_OVERLAP,
     RECORD_ERRORS,
@@ -183,6 +184,7 @@ def _flush(
         if settled:
             repo.set_cursor(session, "jira", partition.name, max(settled), now=written,
                             details={"query": partition.fingerprint})
+    release_freed_memory()  # the batch is written: accountability/memory.py
     summary.items += len(ready)
     summary.quarantined += len(bad)
     if progress is not None:

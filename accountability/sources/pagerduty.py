@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accountability.clock import Clock, system_clock
 from accountability.config.errors import ConfigError
 from accountability.config.settings import Settings, require_pagerduty_token
+from accountability.memory import release_freed_memory
 from accountability.sources.base import (
     DEFAULT_OVERLAP,
     RECORD_ERRORS,
@@ -188,6 +189,7 @@ def _sync_incidents(
             for ref, reason, raw in bad:
                 ingest.quarantine(session, "pagerduty", ref, reason, raw, written)
             repo.set_cursor(session, "pagerduty", "incidents", until, now=written)
+        release_freed_memory()
         summary.items += len(rows)
         summary.quarantined += len(bad)
         summary.cursor = until
@@ -226,6 +228,7 @@ def _sync_log_entries(
                 summary.changes += ingest.save_pd_log_entries(session, rows + own_rows, written)
                 for ref, reason, raw in bad + own_bad:
                     ingest.quarantine(session, "pagerduty", ref, reason, raw, written)
+            release_freed_memory()  # the batch is written: accountability/memory.py
             summary.items += len(rows) + len(own_rows)
             summary.quarantined += len(bad) + len(own_bad)
             if progress is not None:
