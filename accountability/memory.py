@@ -18,12 +18,11 @@ part's peak fell from 239 to 221 MB.
 from __future__ import annotations
 
 import ctypes
-import functools
 import gc
 import os
 import sys
 from collections.abc import Callable
-from typing import Final, cast
+from typing import Any, Final, cast
 
 M_ARENA_MAX: Final = -8
 """glibc's `mallopt` parameter for the number of malloc arenas (malloc.h)."""
@@ -49,15 +48,7 @@ def limit_malloc_arenas(arenas: int = SYNC_ARENAS) -> bool:
 
 
 def _mallopt() -> Callable[[int, int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return None
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return cast(Callable[[int, int], int], mallopt)
+    return _glibc("mallopt", ctypes.c_int, ctypes.c_int)
 
 
 def release_freed_memory() -> None:
@@ -69,17 +60,21 @@ def release_freed_memory() -> None:
         trim(0)
 
 
-@functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
+    return _glibc("malloc_trim", ctypes.c_size_t)
+
+
+def _glibc(name: str, *argtypes: Any) -> Callable[..., int] | None:
+    """glibc's function `name` (returning an int), or None off Linux or without it (musl)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        trim = ctypes.CDLL(None).malloc_trim
+        function = getattr(ctypes.CDLL(None), name)
     except (OSError, AttributeError):
         return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return cast(Callable[[int], int], trim)
+    function.argtypes = list(argtypes)
+    function.restype = ctypes.c_int
+    return cast(Callable[..., int], function)
 
 
 # --- the cycle collector -------------------------------------------------------------------------
@@ -90,6 +85,14 @@ def freeze_imports() -> None:
     of the cycle collector's reach, so no later collection walks them again: at 1,950 issues
     (`bench/side_by_side.py`) the Jira sync took 1.77 s instead of 1.92 s.
 
-    For a command's process, right before it runs: what is alive then lives until the process
-    ends anyway. Objects that become garbage later are collected as before."""
-    gc.freeze()
+    Once per process, right before its first command runs: what is alive then is the imports,
+    alive until the process ends anyway. A process that runs the entry point again (the test
+    suite does) does not freeze what its earlier commands left, so nothing later is kept from
+    collection."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
+
+
+_frozen = False

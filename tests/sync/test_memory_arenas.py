@@ -55,3 +55,14 @@ def test_the_mmap_threshold_is_fixed_unless_the_operator_set_it(
     fixed = (memory.M_MMAP_THRESHOLD, memory.SYNC_MMAP_THRESHOLD)
     assert (fixed in calls) is not operator_set
     assert (memory.M_ARENA_MAX, memory.SYNC_ARENAS) in calls
+
+
+def test_the_imports_are_frozen_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test suite runs the CLI's entry point many times in one process: only the first
+    call may freeze, or every later one would keep what the tests left from collection."""
+    calls: list[None] = []
+    monkeypatch.setattr(memory, "_frozen", False)
+    monkeypatch.setattr(memory.gc, "freeze", lambda: calls.append(None))
+    memory.freeze_imports()
+    memory.freeze_imports()
+    assert len(calls) == 1

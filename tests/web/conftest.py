@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,11 +31,9 @@ from storage.models import WebAudit
 from tests.alerts.conftest import (
     NOW,
     Clock,
-    Mailroom,
-    SmtpServer,
-    free_port,
     registry_text,
     review,
+    smtp_server,  # noqa: F401  (a running aiosmtpd server)
     store_review,
     verdict,
 )
@@ -134,14 +131,3 @@ def web(engine: Engine, registry_path: Path) -> Web:
     web = make_web(engine, registry_path)
     seed(web.factory)
     return web
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    """A running aiosmtpd server on a free loopback port (as in tests/alerts)."""
-    server = SmtpServer("127.0.0.1", free_port(), Mailroom())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
