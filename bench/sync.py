@@ -32,6 +32,7 @@ Partitions run one after the other in the sync process (Jira projects, then Page
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -107,6 +108,8 @@ def serve_sandbox_main(issues: int, incidents: int, seed: int) -> int:
     began = time.perf_counter()
     config = SandboxConfig(mode="scale", issues=issues, incidents=incidents, seed=seed)
     with serve_sandbox(config) as sb:
+        gc.collect()  # no full collection walks the world mid-run (side_by_side.freeze_world)
+        gc.freeze()
         world = sb.world
         first = min(world.incident_index[0][0], min(i.created for i in world.issues.values()))
         hello = {
