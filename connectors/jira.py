@@ -321,6 +321,7 @@ class JiraClient:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._timezone: ZoneInfo | None = None
+        self._myself: Future[Any] | None = None
         self._bulk_supported: bool | None = None
         self._deployment = deployment
         self._on_deployment = on_deployment
@@ -360,11 +361,28 @@ class JiraClient:
                 self._on_deployment(self._deployment)
         return self._deployment
 
+    def ask_account_alongside(self) -> None:
+        """Start `GET /rest/api/2/myself` now, on the client's pool, when neither the account
+        nor the deployment is known yet: `deployment` and `account_timezone` then take one
+        round trip together instead of two in a row (the preflight of every sync). v2's
+        `/myself` is what both dialects serve, as `serverInfo` is; Cloud answers it with the
+        same user as v3's. Its failure surfaces from `account_timezone`, after the
+        deployment's own."""
+        if self._timezone is None and self._deployment is None and self._myself is None:
+            self._myself = self._submit(self._get, DC_MYSELF)
+
+    def _get(self, path: str) -> Any:
+        return self._call("GET", path, label=f"GET {path}")
+
     def account_timezone(self) -> ZoneInfo:
         """The searching account's time zone: JQL dates without a zone are read in it."""
         if self._timezone is None:
-            myself = MYSELF if self.deployment().cloud else DC_MYSELF
-            body = self._call("GET", myself, label=f"GET {myself}")
+            if self._myself is not None:  # asked alongside serverInfo: its answer, once
+                pending, self._myself = self._myself, None
+                myself, body = DC_MYSELF, pending.result()
+            else:
+                myself = MYSELF if self.deployment().cloud else DC_MYSELF
+                body = self._get(myself)
             name = require_key(body, "timeZone", str, url=self._url(myself), api="Jira")
             try:
                 self._timezone = ZoneInfo(name)

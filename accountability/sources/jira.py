@@ -224,10 +224,12 @@ def open_jira(
 
 
 def preflight_jira(client: JiraClient) -> None:
-    """Two cheap calls first: which Jira this is (`/rest/api/2/serverInfo`, served by Cloud
-    and Data Center alike), then the account in that dialect's `/myself`. Wrong credentials
-    or a URL that is not Jira fail before any write, with a message about *that* rather than
-    a 404 from a path the site does not serve."""
+    """Two cheap calls first, side by side (one round trip): which Jira this is
+    (`/rest/api/2/serverInfo`) and whose account (`/rest/api/2/myself`), both served by Cloud
+    and Data Center alike. Wrong credentials or a URL that is not Jira fail before any write,
+    with a message about *that* rather than a 404 from a path the site does not serve; the
+    deployment's answer is read first, so a URL that is not Jira is reported as such."""
+    client.ask_account_alongside()
     try:
         client.deployment()
     except MalformedResponseError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,6 +108,43 @@ def test_data_center_timezone_comes_from_v2_myself(
     dc_api.get("/rest/api/2/myself").respond(json={**dc_user("sync"), "timeZone": "Asia/Tokyo"})
     preflight_jira(dc)
     assert str(dc.account_timezone()) == "Asia/Tokyo"
+
+
+def test_the_preflight_asks_which_jira_and_whose_account_in_one_round_trip() -> None:
+    """`/myself` is asked while `serverInfo` is still unanswered: the serverInfo answer here
+    waits (up to 5 s) for the `/myself` request to arrive, which asking in turn never lets
+    happen. Cloud answers v2's `/myself` too; its zone is the account's."""
+    asked = threading.Event()
+    myself_came_first: list[bool] = []
+
+    def server_info(request: httpx.Request) -> httpx.Response:
+        myself_came_first.append(asked.wait(5))
+        return httpx.Response(200, json={"deploymentType": "Cloud", "version": "1001.0.0"})
+
+    def myself(request: httpx.Request) -> httpx.Response:
+        asked.set()
+        return httpx.Response(200, json={**dc_user("sync"), "timeZone": "Europe/Berlin"})
+
+    with respx.mock(base_url=JIRA_URL, assert_all_called=False) as router:
+        router.get("/rest/api/2/serverInfo").mock(side_effect=server_info)
+        router.get("/rest/api/2/myself").mock(side_effect=myself)
+        v3 = router.get("/rest/api/3/myself").respond(500)
+        client = JiraClient(JIRA_URL, email=JIRA_EMAIL, api_token=SecretStr(JIRA_TOKEN))
+        with client:
+            preflight_jira(client)
+            assert str(client.account_timezone()) == "Europe/Berlin"
+            assert client.deployment().cloud
+    assert myself_came_first == [True]
+    assert v3.call_count == 0 and client.stats.requests == 2
+
+
+def test_the_preflight_reports_a_site_that_is_not_jira_before_its_myself_failure() -> None:
+    with respx.mock(base_url=JIRA_URL) as router:
+        router.get("/rest/api/2/serverInfo").respond(200, json={"hello": "world"})
+        router.get("/rest/api/2/myself").respond(404, text="Not Found")
+        client = JiraClient(JIRA_URL, pat=SecretStr(JIRA_PAT))
+        with client, pytest.raises(ConfigError, match="does not answer like Jira.*deploymentType"):
+            preflight_jira(client)
 
 
 def test_a_site_without_server_info_fails_the_preflight_saying_so() -> None:
