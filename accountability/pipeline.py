@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,14 +37,16 @@ from accountability.memory import limit_malloc_arenas
 from accountability.sources import BY_NAME, SOURCES, Partition, Source, SyncSummary, Window
 from accountability.sources import source as source_named
 from accountability.sources.base import Progress, Throttle, first_sync_start, sync_start_of
-from accountability.usecases import evaluate as evaluation
 from accountability.usecases.databases import open_database
-from accountability.usecases.dispatch import Channels, DispatchPolicy, DispatchReport, dispatch
 from connectors.errors import AuthError
 from rules.registry import LoadedRegistry, Registry
 from storage import outbox
 from storage.errors import StorageError
 from storage.models import Finding
+
+if TYPE_CHECKING:  # imported where a stage runs: `accountability sync` never loads them
+    from accountability.usecases import evaluate as evaluation
+    from accountability.usecases.dispatch import Channels, DispatchReport
 
 # Findings that are not problems: listed by `findings --all`, never counted as findings here.
 _NOT_A_PROBLEM = "authorized_change"
@@ -352,6 +354,8 @@ def evaluate_stage(
 ) -> evaluation.EvaluationReport:
     """Judge what changed (or everything): findings, scorecards, reviews and their alerts in
     one transaction; with `links`, alerts link to the item in Jira."""
+    from accountability.usecases import evaluate as evaluation
+
     return evaluation.evaluate(factory, loaded, full=full, now=now, clock=clock,
                                jira_browse_base=settings.jira_url if links else None)
 
@@ -365,6 +369,8 @@ def alert_stage(
     clock: Clock = system_clock,
 ) -> DispatchReport:
     """Send what the outbox holds that is due (the outbox is the retry layer)."""
+    from accountability.usecases.dispatch import Channels, DispatchPolicy, dispatch
+
     policy = DispatchPolicy(max_attempts=settings.alert_max_attempts)
     return dispatch(factory, registry, channels or Channels.from_settings(settings),
                     policy=policy, clock=clock)
@@ -485,7 +491,7 @@ STOPS_THE_RUN = (UsageError, AuthError, StorageError)
 """Bad configuration (a missing variable, a rejected token, an unmigrated database): going on
 could not succeed, so the run stops (exit 2 in the CLI)."""
 
-_Report = TypeVar("_Report", SyncReport, evaluation.EvaluationReport, DispatchReport)
+_Report = TypeVar("_Report", SyncReport, "evaluation.EvaluationReport", "DispatchReport")
 
 
 def _attempt(

@@ -30,13 +30,14 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import SecretStr
 
 from connectors.channel_errors import ChannelConfigError, ChannelError
 from connectors.errors import ConnectorError
 from connectors.http import build_ssl_context
+from connectors.smtp_security import SmtpSecurity
 from connectors.text import one_line
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,6 @@ SUBJECT_LIMIT = 200
 HEADER_LIMIT = 900
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
-
-SmtpSecurity = Literal["starttls", "tls", "none"]
-"""`SMTP_SECURITY`: how the SMTP connection is protected."""
 
 
 @dataclass(frozen=True)

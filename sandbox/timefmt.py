@@ -67,11 +67,12 @@ class JiraClock:
     a few thousand timestamps.
     """
 
-    __slots__ = ("_offsets", "tz")
+    __slots__ = ("_formatted", "_offsets", "tz")
 
     def __init__(self, tz_name: str) -> None:
         self.tz = zone(tz_name)
         self._offsets: dict[int, tuple[int, str]] = {}
+        self._formatted: dict[int, str] = {}
 
     def _offset_of(self, hour: int) -> tuple[int, str]:
         found = self._offsets.get(hour)
@@ -85,6 +86,17 @@ class JiraClock:
         return found
 
     def format(self, ms: int) -> str:
+        """The instant as Jira writes it, remembered: a world's timestamps are served again
+        on every page and every run, and formatting them was a third of the sandbox's CPU
+        under a sync (`bench/side_by_side.py`), time the client under test waited for."""
+        text = self._formatted.get(ms)
+        if text is None:
+            if len(self._formatted) > 1_000_000:
+                self._formatted.clear()
+            text = self._formatted[ms] = self._format(ms)
+        return text
+
+    def _format(self, ms: int) -> str:
         shift, suffix = self._offset_of(ms // HOUR_MS)
         local = time.gmtime((ms + shift) // 1000)
         return (

@@ -35,7 +35,7 @@ from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import load_settings
 from accountability.memory import freeze_imports
 from accountability.sources.jira import check_jql_with_jira
-from accountability.usecases import databases, evaluate, governance, maps, records
+from accountability.usecases import databases, governance, records
 from rules.escalation_map import UnknownWorkflowError
 from rules.registry import Registry, RegistryError
 from rules.weeks import parse_week
@@ -95,6 +95,8 @@ def escalation_map(
     registry: RegistryOption = None,
 ) -> None:
     """Write the one-page escalation map of a workflow as HTML."""
+    from accountability.usecases import maps  # renders through Jinja2: loaded when asked
+
     settings = load_settings()
     loaded = load_registry_file(registry or settings.registry)
     target = out_file or Path(f"escalation-map-{workflow}.html")
@@ -154,6 +156,8 @@ def evaluate_command(
     registry: RegistryOption = None,
 ) -> None:
     """Judge ownership changes, score the weeks, open risk reviews, queue alerts."""
+    from accountability.usecases import evaluate  # only this command and `run` need it
+
     settings = load_settings()
     loaded = load_registry_file(registry or settings.registry)
     with databases.open_database(settings.database_url) as factory, err.status("Evaluating…"):

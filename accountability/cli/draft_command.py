@@ -19,7 +19,6 @@ from accountability.cli.text import safe_text
 from accountability.clock import Clock, system_clock
 from accountability.config.errors import UsageError
 from accountability.config.settings import load_settings
-from accountability.messages.draft_yaml import TODO, render_draft
 from accountability.sources.jira import open_jira
 from accountability.sources.pagerduty import open_pagerduty
 from accountability.usecases.draft import (
@@ -59,6 +58,8 @@ def registry_draft(
         "--until", help="End of the period, an ISO date or time in UTC (default: now).")] = None,
 ) -> None:
     """Propose a registry for one workflow from the last --days of Jira and PagerDuty."""
+    from accountability.messages.draft_yaml import TODO, render_draft  # this command's alone
+
     projects = tuple(jira_project or ())
     services = tuple(pagerduty_service or ())
     if not projects and not services:

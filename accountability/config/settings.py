@@ -16,7 +16,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from accountability.config.errors import ConfigError
 from accountability.links import LinkMaker, link_maker
-from connectors.email import SmtpSecurity
 from connectors.http import (
     DEFAULT_MAX_PAGES,
     DEFAULT_MAX_RESPONSE_MB,
@@ -26,6 +25,7 @@ from connectors.http import (
 )
 from connectors.jira import DEFAULT_CONCURRENCY
 from connectors.pagerduty import PAGERDUTY_CONCURRENCY, PAGERDUTY_RATE_LIMIT
+from connectors.smtp_security import SmtpSecurity
 
 
 def _env(name: str) -> AliasChoices:
