@@ -42,7 +42,7 @@ from rules.registry import LoadedRegistry, Registry, RegistryIssue
 from rules.registry.load import issue_at
 from rules.sources import JIRA
 from storage import ingest, repo
-from storage.engine import session_scope
+from storage.engine import session_scope, write_scope
 
 JIRA_FIELDS = (
     "summary", "status", "assignee", "project", "labels", "created", "updated", "issuetype",
@@ -123,7 +123,7 @@ def _sync(
                     window.now)
     for batch in client.fetch(jql, JIRA_FIELDS, batch_size=batch_size):
         _flush(factory, partition, batch, window.now, summary, progress, clock)
-    with session_scope(factory) as session:
+    with write_scope(factory) as session:
         repo.set_cursor(session, "jira", partition.name, window.now, now=clock(),
                         details={"query": partition.fingerprint})
     summary.cursor = window.now
@@ -174,7 +174,7 @@ def _flush(
             continue
         ready.append(entry)
         changelogs.append(changelog)
-    with session_scope(factory) as session:
+    with write_scope(factory) as session:
         written = clock()
         summary.changes += ingest.save_jira_batch(session, ready, partition.workflow, written,
                                                   changelogs)

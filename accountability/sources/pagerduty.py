@@ -44,7 +44,7 @@ from connectors.pagerduty import PAGERDUTY_CONCURRENCY, PagerDutyClient, applied
 from rules.registry import Registry
 from rules.sources import PAGERDUTY
 from storage import ingest, repo
-from storage.engine import session_scope
+from storage.engine import session_scope, write_scope
 from storage.models import PdIncident
 
 INCIDENT_CHUNK = timedelta(days=7)
@@ -183,7 +183,7 @@ def _sync_incidents(
     summary = SyncSummary("pagerduty", "incidents")
     for fetched_window in fetched:
         rows, bad, until = fetched_window.rows, fetched_window.bad, fetched_window.until
-        with session_scope(factory) as session:
+        with write_scope(factory) as session:
             written = clock()
             ingest.save_pd_incidents(session, rows, written)
             for ref, reason, raw in bad:
@@ -222,7 +222,7 @@ def _sync_log_entries(
             own, own_ranks = _own_logs(factory, client, pool, rows, incidents, since, started)
             own_rows, own_bad = convert(own, ingest.pd_log_entry_row)
             _keep_ranks(own_rows, own_ranks)
-            with session_scope(factory) as session:
+            with write_scope(factory) as session:
                 written = clock()
                 ingest.save_pd_incidents(session, incidents + _embedded_incidents(own), written)
                 summary.changes += ingest.save_pd_log_entries(session, rows + own_rows, written)
@@ -233,7 +233,7 @@ def _sync_log_entries(
             summary.quarantined += len(bad) + len(own_bad)
             if progress is not None:
                 progress("pagerduty/log_entries", len(entries) + len(own))
-        with session_scope(factory) as session:
+        with write_scope(factory) as session:
             repo.set_cursor(session, "pagerduty", "log_entries", until, now=clock())
         summary.cursor = until
     summary.seconds = time.monotonic() - began
