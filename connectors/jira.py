@@ -85,10 +85,12 @@ FETCH_BATCH = 1000
 """Issues per `fetch_batches` batch: one bulk changelog request's worth (its maximum)."""
 DEFAULT_CONCURRENCY = 8
 """Requests one client keeps in flight at once (`ACCOUNTABILITY_JIRA_CONCURRENCY`)."""
-BATCHES_IN_MEMORY = 4
+BATCHES_IN_MEMORY = 3
 """Fetched or fetching batches the whole process holds, all clients together (~25 MB each at
 1,000 issues with their histories): one partition still has one batch written, one ahead and
-one on its way; three partitions side by side share four instead of holding nine."""
+one on its way; three partitions side by side share three instead of holding nine. Four had
+100k issues beside 50k incidents peak at 304 – 323 MB on a 2-core AMD EPYC, three at 292 MB,
+in the same time (`bench/sync.py`, docs/benchmarks.md)."""
 _BATCH_BUDGET = threading.BoundedSemaphore(BATCHES_IN_MEMORY)
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
