@@ -17,6 +17,7 @@ whose tasks call the stage functions below (`flows/run.py`). They share:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -147,16 +148,45 @@ def sync_partition(
     throttle: Throttle | None = None,
     progress: Progress | None = None,
     clock: Clock = system_clock,
+    fetching: threading.Semaphore | None = None,
 ) -> PartitionResult:
-    """Sync one partition with a client of its own (clients are not shared across threads)."""
+    """Sync one partition with a client of its own (clients are not shared across threads).
+
+    `fetching` (`in_threads`): the places of the partitions whose requests may be in flight.
+    One is taken before the first request and given back as soon as the source says it has
+    fetched everything (then it only writes), or at the end."""
     source = BY_NAME[partition.source]
-    client = source.connect(settings, throttle)
-    try:
-        summaries = source.sync(factory, client, partition, window, progress=progress,
-                                clock=clock)
-    finally:
-        client.close()
+    with _FetchPlace(fetching) as place:
+        client = source.connect(settings, throttle)
+        try:
+            summaries = source.sync(factory, client, partition, window, progress=progress,
+                                    clock=clock, fetched=place.give_back)
+        finally:
+            client.close()
     return PartitionResult(summaries, client.stats.requests, client.stats.retries)
+
+
+class _FetchPlace:
+    """A place in `fetching`, given back once: by the source when its requests are done, or
+    when the partition ends."""
+
+    def __init__(self, fetching: threading.Semaphore | None) -> None:
+        self._fetching = fetching
+        self._held = False
+
+    def __enter__(self) -> _FetchPlace:
+        if self._fetching is not None:
+            self._fetching.acquire()
+            self._held = True
+        return self
+
+    def give_back(self) -> None:
+        if self._held and self._fetching is not None:
+            self._held = False
+            self._fetching.release()
+
+    def __exit__(self, *_: object) -> None:
+        self.give_back()
 
 
 @dataclass(frozen=True)
@@ -242,13 +272,20 @@ def in_threads(
     progress: Progress | None = None,
     clock: Clock = system_clock,
 ) -> Executor:
-    """Partitions run side by side in this process, `max_parallel` at a time."""
+    """Partitions run side by side in this process, `max_parallel` of them fetching at a
+    time. A partition whose requests are all done (its last batch is in) gives its place to
+    the next one and writes meanwhile: the writes, one at a time on SQLite, no longer hold up
+    the next partition's round trips (`bench/side_by_side.py`). Memory stays bounded by the
+    Jira batch budget (`connectors.jira.BATCHES_IN_MEMORY`), whoever holds it."""
 
     def execute(plan: Sequence[Partition], window: Window) -> list[Outcome]:
-        width = max(1, min(max_parallel, len(plan) or 1))
+        lanes = max(1, max_parallel)
+        width = max(1, min(2 * lanes, len(plan) or 1))  # the fetching and the writing ones
+        fetching = threading.BoundedSemaphore(lanes)
         with ThreadPoolExecutor(max_workers=width) as pool:
             futures = [pool.submit(sync_partition, settings, factory, p, window,
-                                   progress=progress, clock=clock) for p in plan]
+                                   progress=progress, clock=clock, fetching=fetching)
+                       for p in plan]
             outcomes: list[Outcome] = []
             for future in futures:
                 try:

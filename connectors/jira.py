@@ -215,6 +215,11 @@ class _Pending:
             future.cancel()
 
 
+_Start = Callable[[], _Pending]
+"""A batch not started yet: calling it sends its requests. The walk takes its place in the
+batch budget first, and learns that a query has no batch left without taking one."""
+
+
 @dataclass(frozen=True)
 class ParsedJql:
     """Jira's verdict on one query (`JiraClient.parse_jql`): no errors means it is valid."""
@@ -438,9 +443,12 @@ class JiraClient:
         fields: Sequence[str],
         field_ids: Sequence[str] = ("assignee", "status"),
         batch_size: int = FETCH_BATCH,
+        fetched: Callable[[], None] | None = None,
     ) -> Iterator[Batch]:
         """The issues matching `jql` with their complete histories, one `Batch` at a time, in
-        search order, each issue once.
+        search order, each issue once. `fetched`, when given, is called once the last batch
+        has arrived, before it is handed on: nothing of this query is in flight any more (the
+        sync lets the next partition start its requests while this one writes).
 
         Cloud: an id-only enhanced search (`fields: ["id"]`, up to 5,000 ids a page: the only
         sequential chain), and for every `batch_size` ids, as soon as their page arrives, one
@@ -464,7 +472,7 @@ class JiraClient:
             pending = self._cloud_batches(jql, tuple(fields), names, batch_size)
         else:
             pending = self._dc_batches(jql, tuple(fields), names)
-        yield from self._in_order(pending)
+        yield from self._in_order(pending, fetched=fetched)
 
     def search_ids(self, jql: str, page_size: int = ID_PAGE_SIZE) -> Iterator[list[str]]:
         """Cloud: pages of the ids of the issues matching `jql`, in its order.
@@ -513,8 +521,8 @@ class JiraClient:
 
     def _cloud_batches(
         self, jql: str, fields: tuple[str, ...], field_ids: tuple[str, ...], batch_size: int
-    ) -> Iterator[_Pending]:
-        """Walk the id search; start each batch's bulkfetches as soon as its ids are in.
+    ) -> Iterator[_Start]:
+        """Walk the id search; each batch's bulkfetches can start as soon as its ids are in.
 
         An id the search returns twice (an issue updated mid-walk can move into a later page)
         is fetched and handed on once."""
@@ -531,10 +539,10 @@ class JiraClient:
             fresh = [i for i in dict.fromkeys(ids) if i not in seen]
             seen.update(fresh)
             if unreadable:
-                yield _Pending([], partial(Batch, [], {}, (), tuple(unreadable)))
+                yield partial(_Pending, [], partial(Batch, [], {}, (), tuple(unreadable)))
             for start in range(0, len(fresh), batch_size):
-                yield self._start_cloud_batch(fresh[start : start + batch_size], fields,
-                                              field_ids)
+                yield partial(self._start_cloud_batch, fresh[start : start + batch_size],
+                              fields, field_ids)
 
     def _id_pages(self, jql: str) -> Iterator[list[Any]]:
         """The raw pages of the id-only search (`fields: ["id"]`, 5,000 a page)."""
@@ -567,18 +575,26 @@ class JiraClient:
 
     def _dc_batches(
         self, jql: str, fields: tuple[str, ...], field_ids: tuple[str, ...]
-    ) -> Iterator[_Pending]:
+    ) -> Iterator[_Start]:
         """Data Center: the first search page, then all the others at once (`total` is known).
 
         Offset paging has no snapshot, so an issue can come twice: each is handed on once
         (`seen`, kept by the caller's thread while assembling in order)."""
         seen: set[str] = set()
-        first = self._dc_page(jql, fields, field_ids, 0, DC_SEARCH_MAX)
-        yield _Pending([], partial(_dc_batch, first, seen))
-        step = first.step
-        for start in range(step, first.total, step):
+        firsts: list[_DcPage] = []
+
+        def start_first() -> _Pending:  # the walk runs it before it asks for the next one
+            firsts.append(self._dc_page(jql, fields, field_ids, 0, DC_SEARCH_MAX))
+            return _Pending([], partial(_dc_batch, firsts[0], seen))
+
+        def start_page(start: int, step: int) -> _Pending:
             future = self._submit(self._dc_page, jql, fields, field_ids, start, step)
-            yield _Pending([future], partial(lambda f: _dc_batch(f.result(), seen), future))
+            return _Pending([future], partial(lambda f: _dc_batch(f.result(), seen), future))
+
+        yield start_first
+        first = firsts[0]
+        for start in range(first.step, first.total, first.step):
+            yield partial(start_page, start, first.step)
 
     def _dc_page(
         self,
@@ -627,15 +643,22 @@ class JiraClient:
                                                 thread_name_prefix="jira-fetch")
             return self._pool.submit(work, *args)
 
-    def _in_order(self, pending: Iterator[_Pending], ahead: int = 1) -> Iterator[Batch]:
+    def _in_order(
+        self,
+        pending: Iterator[_Start],
+        ahead: int = 1,
+        fetched: Callable[[], None] | None = None,
+    ) -> Iterator[Batch]:
         """The batches of `pending`, in order, while the walk that starts them runs on a thread
         of its own at most `ahead` batches in front (one: a batch of 1,000 issues with their
         histories weighs ~25 MB; two ahead cost ~20 MB more peak RSS for no measured speed):
         the search's next page is read while the caller writes the previous batch. Stopping
         early, or an error on either side, cancels what has not started; the walk's own error
-        comes after the batches before it."""
+        comes after the batches before it. `fetched`: see `fetch`."""
         slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
         stop = threading.Event()
+        walked = threading.Event()  # the walk has started its last batch: `started` is final
+        started = 0
 
         def put(entry: tuple[str, Any]) -> bool:
             while not stop.is_set():
@@ -654,25 +677,32 @@ class JiraClient:
             return False
 
         def walk() -> None:
+            nonlocal started
             batches = iter(pending)
             try:
-                while reserve():
+                while True:
+                    start = next(batches)  # may read the search's next page; starts nothing
+                    if not reserve():
+                        return
                     try:
-                        item = next(batches)  # starts the batch's requests
+                        item = start()  # the batch's requests
                     except BaseException:
                         _BATCH_BUDGET.release()
                         raise
+                    started += 1
                     if not put(("batch", item)):
                         item.cancel()
                         _BATCH_BUDGET.release()
                         return
             except StopIteration:
+                walked.set()
                 put(("end", None))
             except BaseException as exc:  # handed to the caller's thread, raised there
                 put(("error", exc))
 
         walker = threading.Thread(target=walk, name="jira-search", daemon=True)
         walker.start()
+        received = 0
         try:
             while True:
                 kind, item = slots.get()
@@ -686,6 +716,10 @@ class JiraClient:
                     item.cancel()
                     _BATCH_BUDGET.release()
                     raise
+                received += 1
+                if fetched is not None and walked.is_set() and received == started:
+                    fetched()  # the last batch is in: no request of this query is left
+                    fetched = None
                 try:
                     yield batch
                 finally:  # the caller asked for the next one: this one is written (or dropped)

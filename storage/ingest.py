@@ -198,12 +198,21 @@ def event_row(event: OwnershipEvent) -> dict[str, Any]:
     return row
 
 
+def jira_event_rows(
+    issues: Sequence[tuple[Mapping[str, Any], Sequence[Raw]]],
+) -> list[dict[str, Any]]:
+    """The ownership events of a batch's issues (`rules.ownership.jira_events`), as rows."""
+    return [event_row(e) for row, histories in issues
+            for e in jira_events(row["key"], histories)]
+
+
 def save_jira_batch(
     session: Session,
     issues: Sequence[tuple[Mapping[str, Any], Sequence[Raw]]],
     workflow: str | None,
     now: datetime,
     changelogs: Sequence[list[dict[str, Any]]] | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> int:
     """Write issues with their full changelogs and ownership events; return new events.
 
@@ -212,16 +221,17 @@ def save_jira_batch(
     always, a changelog item's `first_synced_at` only when it is new — an incremental
     evaluation tells new changes from old by it. `changelogs`: each issue's `changelog_rows`
     when the caller built them already (the sync does, to quarantine a bad history before the
-    transaction), so they are not built twice; they are stamped in place.
+    transaction), so they are not built twice; they are stamped in place. `events`: the
+    batch's `jira_event_rows`, when the caller built them before the transaction (the sync
+    does, outside its write lock).
     """
     if not issues:
         return 0
     if changelogs is None:
         changelogs = [changelog_rows(row["id"], row["key"], histories) for row, histories in issues]
     items = [item for rows in changelogs for item in rows]
-    events: list[dict[str, Any]] = []
-    for row, histories in issues:
-        events.extend(event_row(e) for e in jira_events(row["key"], histories))
+    if events is None:
+        events = jira_event_rows(issues)
     upsert(session, JiraIssue, [{**row, "synced_at": now} for row, _ in issues])
     if items:
         for item in items:

@@ -131,7 +131,11 @@ class Source(Protocol):
         *,
         progress: Progress | None,
         clock: Clock,
-    ) -> list[SyncSummary]: ...
+        fetched: Callable[[], None] | None = None,
+    ) -> list[SyncSummary]:
+        """Read the partition into storage. `fetched`, when the source can tell, is called
+        once nothing of the partition is in flight any more and only writing is left."""
+        ...
 
 
 @runtime_checkable

@@ -110,6 +110,7 @@ def _sync(
     batch_size: int,
     progress: Progress | None,
     clock: Clock,
+    fetched: Callable[[], None] | None = None,
 ) -> SyncSummary:
     began = time.monotonic()
     summary = SyncSummary("jira", partition.name)
@@ -121,7 +122,7 @@ def _sync(
         full = True
     jql = build_jql([partition.project], partition.jql, window.lower_bound(cursor, full),
                     window.now)
-    for batch in client.fetch(jql, JIRA_FIELDS, batch_size=batch_size):
+    for batch in client.fetch(jql, JIRA_FIELDS, batch_size=batch_size, fetched=fetched):
         _flush(factory, partition, batch, window.now, summary, progress, clock)
     with write_scope(factory) as session:
         repo.set_cursor(session, "jira", partition.name, window.now, now=clock(),
@@ -174,10 +175,11 @@ def _flush(
             continue
         ready.append(entry)
         changelogs.append(changelog)
+    events = ingest.jira_event_rows(ready)  # before the write lock: other partitions write
     with write_scope(factory) as session:
         written = clock()
         summary.changes += ingest.save_jira_batch(session, ready, partition.workflow, written,
-                                                  changelogs)
+                                                  changelogs, events)
         for ref, reason, raw in bad:
             ingest.quarantine(session, "jira", ref, reason, jsonable(raw), written)
         settled = [row["updated"] for row, _ in ready if row["updated"] < now]
@@ -332,8 +334,10 @@ class JiraSource:
         *,
         progress: Progress | None,
         clock: Clock,
+        fetched: Callable[[], None] | None = None,
     ) -> list[SyncSummary]:
-        return [_sync(factory, client, partition.spec, window, JIRA_BATCH, progress, clock)]
+        return [_sync(factory, client, partition.spec, window, JIRA_BATCH, progress, clock,
+                      fetched)]
 
 
 SOURCE: Final = JiraSource()

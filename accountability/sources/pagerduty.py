@@ -418,6 +418,7 @@ class PagerDutySource:
         *,
         progress: Progress | None,
         clock: Clock,
+        fetched: Callable[[], None] | None = None,  # its windows write as they arrive
     ) -> list[SyncSummary]:
         return sync_pagerduty(factory, client, partition.spec, start=window.start,
                               now=window.now, full=window.full, overlap=window.overlap,

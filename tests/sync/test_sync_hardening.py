@@ -214,7 +214,9 @@ def test_the_issues_poison_incidents_are_quarantined_with_their_reason(
 
 def test_a_poison_jira_issue_or_history_is_quarantined(factory: sessionmaker[Session]) -> None:
     class FakeJira:
-        def fetch(self, jql: str, fields: object, batch_size: int) -> Iterator[Batch]:
+        def fetch(
+            self, jql: str, fields: object, batch_size: int, fetched: object = None
+        ) -> Iterator[Batch]:
             bad = [{"id": "h1", "created": "2026-09-01T11:00:00.000+0000",
                     "author": "sam", "items": [{"field": "assignee"}]}]
             issues = [

@@ -287,7 +287,9 @@ def test_an_issue_deleted_mid_sync_is_skipped_and_counted(
     class DeletedOne:
         """Stands in for JiraClient: two issues found, one gone by the time it was fetched."""
 
-        def fetch(self, jql: str, fields: object, batch_size: int) -> Iterator[Batch]:
+        def fetch(
+            self, jql: str, fields: object, batch_size: int, fetched: object = None
+        ) -> Iterator[Batch]:
             yield Batch([_issue("1", "SUP-1")], {"1": []}, missing=("2",))
 
     partition = jira_sync.JiraPartition("support", "SUP", None)
