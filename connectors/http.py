@@ -11,6 +11,7 @@ import functools
 import json
 import math
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -228,6 +229,23 @@ def build_ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
             f"cannot read the CA bundle {ca_bundle} (ACCOUNTABILITY_CA_BUNDLE): {exc}"
         ) from exc
     return _ssl_context(str(ca_bundle), modified)
+
+
+def warm_ssl_context(ca_bundle: Path | None = None) -> None:
+    """Start building `build_ssl_context(ca_bundle)` on a thread of its own and return.
+
+    Reading the CA stores (~30 ms) lets go of the GIL, so a command that will connect soon
+    (`accountability sync`, `run`) starts it first and reads its registry and opens its
+    database meanwhile; its first client then finds the context made. A failure is left for
+    that client's own call, which reports it."""
+
+    def build() -> None:
+        try:
+            build_ssl_context(ca_bundle)
+        except Exception:  # noqa: BLE001 - the client's own call raises it, in context
+            return
+
+    threading.Thread(target=build, name="tls-context", daemon=True).start()
 
 
 @functools.lru_cache(maxsize=8)

@@ -36,6 +36,7 @@ from accountability.config.settings import load_settings
 from accountability.memory import freeze_imports
 from accountability.sources.jira import check_jql_with_jira
 from accountability.usecases import databases, governance, records
+from connectors.http import warm_ssl_context
 from rules.escalation_map import UnknownWorkflowError
 from rules.registry import Registry, RegistryError
 from rules.weeks import parse_week
@@ -126,6 +127,7 @@ def sync_command(
 ) -> None:
     """Incremental sync: Jira issues with changelogs, PagerDuty incidents with log entries."""
     settings = load_settings()
+    warm_ssl_context(settings.ca_bundle)  # made while the registry and database are read
     loaded = load_registry_file(registry or settings.registry)
     pipeline.plan_sync(loaded.registry, source)  # validate --source before any network call
     with databases.open_database(settings.database_url) as factory, Progress(
@@ -404,6 +406,7 @@ def run_command(
     """
     began = time.monotonic()
     settings = load_settings()
+    warm_ssl_context(settings.ca_bundle)  # made while the registry and database are read
     if registry is not None:
         settings = settings.model_copy(update={"registry": registry})
     loaded = pipeline.preflight(settings)

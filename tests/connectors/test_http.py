@@ -25,7 +25,14 @@ from connectors.errors import (
     MalformedResponseError,
     RetriableAPIError,
 )
-from connectors.http import build_ssl_context, parse_json, redact_url, retry_after_seconds
+from connectors.http import (
+    _ssl_context,
+    build_ssl_context,
+    parse_json,
+    redact_url,
+    retry_after_seconds,
+    warm_ssl_context,
+)
 from connectors.jira import CLOUD, JIRA, JiraClient
 from connectors.pagerduty import PagerDutyClient
 from connectors.retry import RetryPolicy, call_with_retry
@@ -96,6 +103,36 @@ def test_a_missing_ca_bundle_names_the_variable(tmp_path: Path) -> None:
     garbage.write_text("not a certificate")
     with pytest.raises(ConnectorError, match="ACCOUNTABILITY_CA_BUNDLE"):
         build_ssl_context(garbage)
+
+
+def _warmed() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "tls-context":
+            thread.join(timeout=30)
+
+
+def test_a_warmed_context_is_the_one_the_first_client_gets(tmp_path: Path) -> None:
+    """`accountability sync` builds its TLS context while it reads the registry: the client
+    made later takes that one instead of reading the CA stores again."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(trustme.CA().cert_pem.bytes())
+    before = _ssl_context.cache_info()
+    warm_ssl_context(bundle)
+    _warmed()
+    assert _ssl_context.cache_info().misses == before.misses + 1
+    context = build_ssl_context(bundle)
+    assert _ssl_context.cache_info().hits == before.hits + 1
+    assert isinstance(context, ssl.SSLContext)
+
+
+def test_warming_with_a_bad_bundle_says_nothing_and_the_client_still_reports_it(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "nope.pem"
+    warm_ssl_context(missing)
+    _warmed()
+    with pytest.raises(ConnectorError, match="ACCOUNTABILITY_CA_BUNDLE"):
+        build_ssl_context(missing)
 
 
 # ------------------------------------------------------------------------------ real TLS server
