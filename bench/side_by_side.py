@@ -317,11 +317,11 @@ def latency_floor(
 ) -> dict[str, int]:
     """Minimum dependent round trips of `accountability sync` per source at its concurrency.
 
-    Jira: `sync.jira_round_trips` (one partition per project, `max_parallel` at a time; in a
-    partition the id search pages one after the other, each batch's changelog pages one after
-    the other once its ids are in, its issue bulkfetches in parallel, at most
-    `ACCOUNTABILITY_JIRA_CONCURRENCY` requests in flight). PagerDuty: one partition whose
-    incident windows, then log-entry
+    Jira: `sync.jira_round_trips` (one partition per project, `max_parallel` fetching at a
+    time, writes taken as instant; in a partition the id search pages one after the other,
+    each batch's changelog pages one after the other once its ids are in, its issue
+    bulkfetches in parallel, at most `ACCOUNTABILITY_JIRA_CONCURRENCY` requests in flight).
+    PagerDuty: one partition whose incident windows, then log-entry
     windows (7 days each), are fetched up to `pd_concurrency` at a time, each window's pages
     one after the other (`more`): chain of a window = max(1, ceil(records / 100)); the
     windows in flight follow `prefetch_in_order` (`prefetch_trips`); at concurrency 1 the
@@ -537,7 +537,7 @@ def report(
             print(
                 f"{source:<10} latency floor: {trips} dependent round trips x "
                 f"{args.latency_ms:g} ms = {latency_s:.2f} s "
-                f"(accountability at {MAX_PARALLEL} partitions in parallel)"
+                f"(accountability: {MAX_PARALLEL} partitions fetching at a time)"
             )
 
 

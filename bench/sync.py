@@ -294,7 +294,9 @@ def jira_round_trips(
     round trip. So the chain is max over batches of (its page's position + 1 + its changelog
     pages), at least the search pages. The client keeps at most `concurrency` requests in flight
     beside the search, so the batches' requests take at least ceil(requests / concurrency) round
-    trips after the first page. Partitions run `lanes` at a time: the partition floors are packed
+    trips after the first page. Partitions fetch `lanes` at a time (`pipeline.in_threads`: a
+    partition whose last batch is in gives its place to the next and writes meanwhile; the
+    writes are taken as instant here): the partition floors are packed
     onto that many lanes (longest first), and the floor is the longest lane. The preflight and
     each client's `serverInfo` are left out (a floor the product could reach by caching them).
     """
