@@ -200,6 +200,7 @@ class FaultInjector:
         # monotonic seconds: the first request's arrival, the last response's end (benchmarks)
         self.first_request_at: float | None = None
         self.last_response_at: float | None = None
+        self.first_at: dict[str, float] = {}  # "METHOD /path" -> its first request's arrival
 
     def _choose(self, config: FaultConfig) -> str | None:
         self.count += 1
@@ -214,9 +215,12 @@ class FaultInjector:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self.requests[f"{scope.get('method', '')} {scope.get('path', '')}"] += 1
+        route = f"{scope.get('method', '')} {scope.get('path', '')}"
+        self.requests[route] += 1
+        arrived = time.monotonic()
+        self.first_at.setdefault(route, arrived)
         if self.first_request_at is None:
-            self.first_request_at = time.monotonic()
+            self.first_request_at = arrived
         try:
             await self._serve(scope, receive, send)
         finally:

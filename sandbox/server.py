@@ -12,7 +12,7 @@ import ssl
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -134,6 +134,15 @@ class Sandbox:
         if asgi.first_request_at is None or asgi.last_response_at is None:
             return 0.0
         return asgi.last_response_at - asgi.first_request_at
+
+    def busy_seconds_without(self, routes: Collection[str]) -> float:
+        """`busy_seconds` from the first request of any other route than `routes` (e.g. a
+        client's preflight calls, `"GET /rest/api/2/serverInfo"`); 0 before such a request."""
+        asgi = self.app.asgi
+        starts = [at for route, at in asgi.first_at.items() if route not in routes]
+        if not starts or asgi.last_response_at is None:
+            return 0.0
+        return asgi.last_response_at - min(starts)
 
     def ssl_context(self) -> ssl.SSLContext:
         """A client context trusting the sandbox CA (httpx 0.28 wants a context, not a path)."""

@@ -117,6 +117,22 @@ def test_latency_is_added_to_every_request(faulty: Sandbox, jira: httpx.Client) 
     assert time.perf_counter() - started >= 0.24
 
 
+def test_busy_seconds_can_leave_a_clients_preflight_out(
+    faulty: Sandbox, jira: httpx.Client
+) -> None:
+    """The side-by-side benchmark's data phase: from the first request of another route than
+    the preflight's to the last response (each request here takes at least its 60 ms)."""
+    faulty.set_faults(FaultConfig(latency_ms=60))
+    assert faulty.busy_seconds_without({"GET /rest/api/2/serverInfo"}) == 0.0
+    assert jira.get("/rest/api/2/serverInfo").status_code == 200
+    assert faulty.busy_seconds_without({"GET /rest/api/2/serverInfo"}) == 0.0
+    for _ in range(2):
+        assert jira.get("/rest/api/3/myself").status_code == 200
+    whole = faulty.busy_seconds
+    without = faulty.busy_seconds_without({"GET /rest/api/2/serverInfo"})
+    assert whole >= 0.18 and 0.12 <= without <= whole - 0.06
+
+
 def test_html_page_with_status_200(faulty: Sandbox, jira: httpx.Client) -> None:
     faulty.set_faults(FaultConfig(html_200=ALWAYS))
     response = jira.get("/rest/api/3/search/jql", params=SEARCH)
