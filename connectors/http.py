@@ -245,7 +245,10 @@ def warm_ssl_context(ca_bundle: Path | None = None) -> None:
         except Exception:  # noqa: BLE001 - the client's own call raises it, in context
             return
 
-    threading.Thread(target=build, name="tls-context", daemon=True).start()
+    # Not a daemon: a command that fails at once (a missing variable) must not reach the
+    # interpreter's exit while the thread is inside OpenSSL (a daemon thread there crashed the
+    # process at exit, SIGSEGV); the exit waits for it instead, ~30 ms at most.
+    threading.Thread(target=build, name="tls-context").start()
 
 
 @functools.lru_cache(maxsize=8)
