@@ -322,3 +322,25 @@ def test_partitions_side_by_side_share_the_batch_budget_and_give_it_back(
         list(client.fetch(jqls[0], ["summary"], batch_size=1))
     sandbox.set_faults(None)
     assert budget._value == limit
+
+
+@pytest.mark.parametrize("kind", ["cloud", "dc"])
+def test_fetched_is_said_once_when_the_last_batch_is_in_and_no_request_is_left(
+    sandbox: Sandbox, registry: Registry, kind: str
+) -> None:
+    """The sync gives a partition's fetching place to the next one on `fetched`: it must come
+    with the last batch (before it is handed on, every request of the query answered), once,
+    and never earlier."""
+    partition = unfiltered(registry)
+    now = after_world(sandbox)
+    jql = build_jql([partition.project], partition.jql, START, now)
+    said: list[tuple[int, int]] = []  # (batches handed on so far, requests the sandbox served)
+    handed = 0
+    with (cloud(sandbox) if kind == "cloud" else dc(sandbox)) as client:
+        fetch = client.fetch(jql, ["summary"], batch_size=2 if kind == "cloud" else 1000,
+                             fetched=lambda: said.append((handed, sum(sandbox.requests.values()))))
+        for _ in fetch:
+            handed += 1
+        served = sum(sandbox.requests.values())
+    assert handed > 1 if kind == "cloud" else handed >= 1
+    assert said == [(handed - 1, served)]
