@@ -275,15 +275,17 @@ def in_threads(
     """Partitions run side by side in this process, `max_parallel` of them fetching at a
     time. A partition whose requests are all done (its last batch is in) gives its place to
     the next one and writes meanwhile: the writes, one at a time on SQLite, no longer hold up
-    the next partition's round trips (`bench/side_by_side.py`). One thread more than
-    `max_parallel`, so one partition at a time finishes its writes that way: with twice as
-    many, finishing partitions held the Jira batch budget (`connectors.jira.BATCHES_IN_MEMORY`)
-    the fetching ones waited for, and 100k issues beside 50k incidents took 114.8 – 125.4 s
-    and up to 310 MB instead of 110.4 s and 289 MB (`bench/sync.py`, one run each)."""
+    the next partition's round trips (`bench/side_by_side.py`). Two threads more than
+    `max_parallel`, so two partitions at a time finish their writes that way. Measured
+    (`bench/sync.py` at 100k issues beside 50k incidents, one run each; the side by side's
+    data phase against its floor): one more, 110.4 s, 289 MB, 1.57x; two more, 100.8 – 103.2 s,
+    278 – 288 MB, 1.41x; twice as many, 114.8 – 125.4 s, up to 310 MB, 1.42x (finishing
+    partitions held the Jira batch budget, `connectors.jira.BATCHES_IN_MEMORY`, that the
+    fetching ones waited for)."""
 
     def execute(plan: Sequence[Partition], window: Window) -> list[Outcome]:
         lanes = max(1, max_parallel)
-        width = max(1, min(lanes + 1, len(plan) or 1))  # the fetching ones and one writing
+        width = max(1, min(lanes + 2, len(plan) or 1))  # the fetching ones and two writing
         fetching = threading.BoundedSemaphore(lanes)
         with ThreadPoolExecutor(max_workers=width) as pool:
             futures = [pool.submit(sync_partition, settings, factory, p, window,
