@@ -62,16 +62,20 @@ from accountability.sources.pagerduty import (  # noqa: E402
     LOG_ENTRY_CHUNK,
     PREFETCH_BUDGET,
 )
-from connectors.pagerduty import PAGERDUTY_CONCURRENCY, PAGERDUTY_RATE_LIMIT  # noqa: E402
+from connectors.jira import DC_MYSELF, MYSELF, SERVER_INFO  # noqa: E402
+from connectors.pagerduty import (  # noqa: E402
+    ESCALATION_POLICIES,
+    PAGERDUTY_CONCURRENCY,
+    PAGERDUTY_RATE_LIMIT,
+)
 from connectors.ratelimit import default_burst  # noqa: E402
 from sandbox import FaultConfig, SandboxConfig, serve_sandbox  # noqa: E402
 
 TAPS = {"jira": ("tap-jira", "2.6.0"), "pagerduty": ("tap-pagerduty", "0.3.0")}
 TAP_STREAMS = {"jira": ("issues", "changelogs"), "pagerduty": ("incidents",)}
-PREFLIGHT = frozenset({
-    "GET /rest/api/2/serverInfo", "GET /rest/api/2/myself", "GET /rest/api/3/myself",
-    "GET /escalation_policies",
-})
+PREFLIGHT = frozenset(
+    f"GET {path}" for path in (SERVER_INFO, DC_MYSELF, MYSELF, ESCALATION_POLICIES.path)
+)
 """The checks `accountability sync` makes before it reads (`preflight_jira`,
 `preflight_pagerduty`): the latency floor leaves them out, so the data phase does too."""
 MAX_PARALLEL = 3  # pipeline.in_threads' default: partitions side by side in `accountability sync`

@@ -197,10 +197,9 @@ class FaultInjector:
         self.injected: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()  # "METHOD /path", every HTTP request served
         self.rate_windows: dict[str, deque[float]] = {}  # token digest -> arrival times
-        # monotonic seconds: the first request's arrival, the last response's end (benchmarks)
-        self.first_request_at: float | None = None
-        self.last_response_at: float | None = None
+        # monotonic seconds (benchmarks): each route's first arrival, the last response's end
         self.first_at: dict[str, float] = {}  # "METHOD /path" -> its first request's arrival
+        self.last_response_at: float | None = None
 
     def _choose(self, config: FaultConfig) -> str | None:
         self.count += 1
@@ -217,10 +216,7 @@ class FaultInjector:
             return
         route = f"{scope.get('method', '')} {scope.get('path', '')}"
         self.requests[route] += 1
-        arrived = time.monotonic()
-        self.first_at.setdefault(route, arrived)
-        if self.first_request_at is None:
-            self.first_request_at = arrived
+        self.first_at.setdefault(route, time.monotonic())
         try:
             await self._serve(scope, receive, send)
         finally:

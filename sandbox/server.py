@@ -130,10 +130,7 @@ class Sandbox:
         """Seconds from the first request's arrival to the last response's end since the last
         `set_faults`: a client's network phase, its start-up before and its exit after left out
         (benchmarks); 0 before any request."""
-        asgi = self.app.asgi
-        if asgi.first_request_at is None or asgi.last_response_at is None:
-            return 0.0
-        return asgi.last_response_at - asgi.first_request_at
+        return self.busy_seconds_without(())
 
     def busy_seconds_without(self, routes: Collection[str]) -> float:
         """`busy_seconds` from the first request of any other route than `routes` (e.g. a
