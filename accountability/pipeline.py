@@ -34,7 +34,7 @@ from accountability.clock import Clock, system_clock
 from accountability.config.errors import UsageError
 from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import Settings
-from accountability.memory import limit_malloc_arenas
+from accountability.memory import fewer_collections, limit_malloc_arenas
 from accountability.sources import BY_NAME, SOURCES, Partition, Source, SyncSummary, Window
 from accountability.sources import source as source_named
 from accountability.sources.base import Progress, Throttle, first_sync_start, sync_start_of
@@ -326,7 +326,8 @@ def run_sync(
     check_credentials(settings, plan)
     requests, retries = check_sources(settings, plan)
     limit_malloc_arenas()  # before either executor starts its threads: accountability/memory.py
-    outcomes = execute(plan, window_of(settings, now or clock(), full))
+    with fewer_collections():  # the records die by reference counting: accountability/memory.py
+        outcomes = execute(plan, window_of(settings, now or clock(), full))
     summaries: list[SyncSummary] = []
     failures: list[SourceFailure] = []
     for partition, outcome in zip(plan, outcomes, strict=True):

@@ -193,10 +193,12 @@ def run_process(command: list[str], env: dict[str, str], cwd: Path, out: Path) -
     with out.open("wb") as stdout, (cwd / "stderr.log").open("ab") as stderr:
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=stdout, stderr=stderr)
         _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - began
+    ended = time.perf_counter()
     process.returncode = os.waitstatus_to_exitcode(status)
     return {
-        "wall_s": wall,
+        "began": began,  # perf_counter is CLOCK_MONOTONIC, the sandbox's time.monotonic()
+        "ended": ended,
+        "wall_s": ended - began,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "rss_mb": usage.ru_maxrss / 1024,
         "rc": process.returncode,
@@ -275,6 +277,9 @@ def run_tool(tool: str, source: str, ctx: dict[str, Any], run: int) -> dict[str,
     requests = sum(sb.requests.values())
     measured.update(
         network_s=sb.busy_seconds,
+        # start-up: process start to the first request; exit: last response to process end
+        startup_s=sb.first_request_at - measured["began"] if sb.first_request_at else 0.0,
+        exit_s=measured["ended"] - sb.last_response_at if sb.last_response_at else 0.0,
         data_s=sb.busy_seconds_without(PREFLIGHT),
         tool=tool,
         source=source,
@@ -539,6 +544,12 @@ def report(
                 f"{source:<10} accountability's data phase (first data request to last response, "
                 f"no preflight, as the floor counts none): {data:.2f} s = "
                 f"{data / floor_s:.2f}x the floor below"
+            )
+            startup = statistics.median(r["startup_s"] for r in rows)
+            exiting = statistics.median(r["exit_s"] for r in rows)
+            print(
+                f"{source:<10} accountability's start-up (process start to first request): "
+                f"{startup:.2f} s; exit (last response to process end): {exiting:.2f} s"
             )
         if source == "pagerduty":
             minimum = floor["pagerduty_requests"]

@@ -1099,6 +1099,8 @@ def _only_fields(history: dict[str, Any], fields: tuple[str, ...]) -> dict[str, 
     ]
     if not kept:
         return None
+    if len(kept) == len(items):
+        return history  # the usual case (the bulk changelog filters by field): no copy
     return {**history, "items": kept}
 
 

@@ -141,6 +141,16 @@ class Sandbox:
             return 0.0
         return asgi.last_response_at - min(starts)
 
+    @property
+    def first_request_at(self) -> float | None:
+        """`time.monotonic()` of the first request's arrival since the last `set_faults`."""
+        return min(self.app.asgi.first_at.values(), default=None)
+
+    @property
+    def last_response_at(self) -> float | None:
+        """`time.monotonic()` of the last response's end since the last `set_faults`."""
+        return self.app.asgi.last_response_at
+
     def ssl_context(self) -> ssl.SSLContext:
         """A client context trusting the sandbox CA (httpx 0.28 wants a context, not a path)."""
         return ssl.create_default_context(cafile=str(self.ca_path))

@@ -9,7 +9,6 @@ never duplicates a row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
@@ -147,7 +146,9 @@ def changelog_rows(issue_id: str, issue_key: str, histories: Iterable[Raw]) -> l
     """One row per history item, keyed by (history id, item index).
 
     Checks every shape `rules.ownership.jira_events` relies on, so that a history that
-    passes here cannot fail later inside the batch's transaction.
+    passes here cannot fail later inside the batch's transaction. An item's `raw` is the
+    item itself, not a copy: nothing changes it after it is read, and the copies were a
+    tenth of a batch's rows in time and memory.
     """
     rows = []
     for history in histories:
@@ -158,41 +159,40 @@ def changelog_rows(issue_id: str, issue_key: str, histories: Iterable[Raw]) -> l
         items = history.get("items")
         if items is not None and not isinstance(items, list):
             raise MalformedRecordError(f"items is not a list but {type(items).__name__}")
+        history_id = str(history["id"])
         for index, item in enumerate(items or []):
-            if not isinstance(item, Mapping):
-                raise MalformedRecordError(f"items[{index}] is not an object")
+            if type(item) is not dict:
+                if not isinstance(item, Mapping):
+                    raise MalformedRecordError(f"items[{index}] is not an object")
+                item = dict(item)
+            get = item.get
+            from_value, from_string = get("from"), get("fromString")
+            to_value, to_string = get("to"), get("toString")
             rows.append(
                 {
-                    "history_id": str(history["id"]),
+                    "history_id": history_id,
                     "item_index": index,
                     "issue_id": issue_id,
                     "issue_key": issue_key,
                     "author_account_id": author,
                     "created": created,
-                    "field": str(item.get("field") or item.get("fieldId") or ""),
-                    "field_id": item.get("fieldId"),
-                    "from_value": _text(item.get("from")),
-                    "from_string": _text(item.get("fromString")),
-                    "to_value": _text(item.get("to")),
-                    "to_string": _text(item.get("toString")),
-                    "raw": dict(item),
+                    "field": str(get("field") or get("fieldId") or ""),
+                    "field_id": get("fieldId"),
+                    "from_value": None if from_value is None else str(from_value),
+                    "from_string": None if from_string is None else str(from_string),
+                    "to_value": None if to_value is None else str(to_value),
+                    "to_string": None if to_string is None else str(to_string),
+                    "raw": item,
                 }
             )
     return rows
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-_EVENT_FIELDS = tuple(f.name for f in dataclass_fields(OwnershipEvent))
 
 
 def event_row(event: OwnershipEvent) -> dict[str, Any]:
     """The event as a row. Its values are immutable (strings, an aware datetime, tuples of
     strings), so a shallow read does what `dataclasses.asdict` did without its deep copies,
     which were a fifth of the Jira write path's CPU."""
-    row = {name: getattr(event, name) for name in _EVENT_FIELDS}
+    row = dict(vars(event))  # a frozen dataclass without slots: its fields are its __dict__
     row["from_refs"] = list(event.from_refs)
     row["to_refs"] = list(event.to_refs)
     return row

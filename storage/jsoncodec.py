@@ -11,11 +11,15 @@ which, unlike orjson, keeps such an integer exact.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import orjson
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS
+_ENCODE = partial(orjson.dumps, option=_OPTIONS)
+_CONTAINERS = frozenset((dict, list))
 
 
 def dumps(value: Any) -> str:
@@ -23,3 +27,17 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value, option=_OPTIONS).decode()
     except TypeError:  # orjson.JSONEncodeError
         return json.dumps(value)
+
+
+def dumps_all(values: Sequence[Any]) -> list[str] | None:
+    """`dumps` of every value, when every value is an object or an array (a column of raw
+    records): encoded and decoded in C, with no Python call per value, which a batch's tens of
+    thousands of raw records made a tenth of a sync's write path. None when a value is
+    anything else (`None`, which a JSON column may store as SQL NULL, or a marker), or when
+    orjson refuses one: the caller then converts value by value."""
+    if not set(map(type, values)) <= _CONTAINERS:
+        return None
+    try:
+        return list(map(bytes.decode, map(_ENCODE, values)))
+    except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
+        return None

@@ -8,10 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
+from storage import jsoncodec
 from storage.models import (
     Decision,
     Finding,
@@ -20,7 +22,7 @@ from storage.models import (
     Quarantine,
     RiskReview,
 )
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, sqlite_column_values
 
 BERLIN_WINTER = timezone(timedelta(hours=1))
 KOLKATA = timezone(timedelta(hours=5, minutes=30))
@@ -188,3 +190,55 @@ def test_raw_json_keeps_what_the_fast_codec_refuses(session: Session) -> None:
     session.expunge_all()
     assert session.scalars(select(JiraIssue.raw)).one() == raw
     assert session.scalars(select(JiraChangelogItem.raw)).one() == {"plain": "ascii", "n": 1}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.datetimes(
+            min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+            timezones=st.sampled_from([UTC, KOLKATA]),
+        ).map(lambda at: at.astimezone(UTC)),
+        min_size=1, max_size=20,
+    )
+)
+def test_a_column_of_utc_times_at_once_is_what_the_processor_writes(
+    values: list[datetime],
+) -> None:
+    # The sync converts whole columns at once (storage.upsert); each value must be the text
+    # the per-value processor writes, repeated values included.
+    dialect = sqlite_dialect.dialect()
+    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert process is not None
+    column = values + values[:3]
+    assert sqlite_column_values(UTCDateTime(), dialect, column) == [process(v) for v in column]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [None, datetime(2026, 1, 1), datetime(2026, 1, 1, tzinfo=KOLKATA), "2026-01-01T00:00:00Z"],
+    ids=["null", "naive", "other-zone", "text"],
+)
+def test_a_column_with_anything_but_utc_times_is_left_to_the_processor(odd: object) -> None:
+    # The processor's checks (naive refused, other zones converted, None as NULL) still apply:
+    # the column-at-once path declines, and the caller converts value by value.
+    dialect = sqlite_dialect.dialect()
+    column = [datetime(2026, 1, 1, tzinfo=UTC), odd]
+    assert sqlite_column_values(UTCDateTime(), dialect, column) is None
+
+
+def test_a_column_of_raw_json_at_once_is_what_the_processor_writes() -> None:
+    dialect = sqlite_dialect.dialect(json_serializer=jsoncodec.dumps)
+    json_column = JiraIssue.__table__.c.raw.type
+    process = json_column.dialect_impl(dialect).bind_processor(dialect)
+    assert process is not None
+    column = [{"id": "1", "name": "Zoë"}, [1, 2.5, None, {"k": True}], {}, {"n": {"1": []}}]
+    assert sqlite_column_values(json_column, dialect, column) == [process(v) for v in column]
+    # None is SQL NULL (none_as_null), an integer beyond 64 bits needs the slow codec: both
+    # are left to the processor, value by value.
+    assert sqlite_column_values(json_column, dialect, [{"a": 1}, None]) is None
+    assert sqlite_column_values(json_column, dialect, [{"a": 2**70}]) is None
+    assert jsoncodec.dumps_all([{"a": 2**70}]) is None
+    # Another serializer than ours, or PostgreSQL: the processor's business.
+    assert sqlite_column_values(json_column, sqlite_dialect.dialect(), column) is None
+    assert sqlite_column_values(json_column, postgresql_dialect.dialect(), column) is None

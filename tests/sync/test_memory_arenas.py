@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import platform
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,3 +69,62 @@ def test_the_imports_are_frozen_once_per_process(monkeypatch: pytest.MonkeyPatch
     memory.freeze_imports()
     memory.freeze_imports()
     assert len(calls) == 1
+
+
+def test_a_sync_collects_young_objects_less_often_and_puts_it_back() -> None:
+    """Inside the block the youngest generation waits for SYNC_YOUNG_THRESHOLD allocations;
+    the thresholds come back when the last block (of parallel ones) ends."""
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with memory.fewer_collections():
+            assert gc.get_threshold() == (memory.SYNC_YOUNG_THRESHOLD, 10, 10)
+            with memory.fewer_collections():  # a second run in the same process
+                pass
+            assert gc.get_threshold() == (memory.SYNC_YOUNG_THRESHOLD, 10, 10)
+        assert gc.get_threshold() == (700, 10, 10)
+        with pytest.raises(RuntimeError), memory.fewer_collections():
+            raise RuntimeError("a failed sync")
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize("operators", [(0, 10, 10), (100_000, 5, 5)], ids=["off", "higher"])
+def test_an_operators_collector_setting_is_left_alone(operators: tuple[int, int, int]) -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(*operators)
+        with memory.fewer_collections():
+            assert gc.get_threshold() == operators
+        assert gc.get_threshold() == operators
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_run_sync_reads_with_fewer_collections(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The partitions run inside `fewer_collections`; the threshold is back after the run."""
+    from accountability import pipeline
+    from accountability.config.registry_file import EXAMPLE_REGISTRY, load_registry_file
+    from accountability.config.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setattr(pipeline, "check_credentials", lambda *_: None)
+    monkeypatch.setattr(pipeline, "check_sources", lambda *_: (0, 0))
+    seen: list[tuple[int, int, int]] = []
+
+    def execute(plan: Any, window: Any) -> list[Any]:
+        seen.append(gc.get_threshold())
+        return [pipeline.PartitionResult([]) for _ in plan]
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        registry = load_registry_file(EXAMPLE_REGISTRY).registry
+        pipeline.run_sync(load_settings(), registry, execute)
+        assert seen == [(memory.SYNC_YOUNG_THRESHOLD, 10, 10)]
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
