@@ -123,7 +123,7 @@ def fewer_collections(young: int = SYNC_YOUNG_THRESHOLD) -> Iterator[None]:
     global _gc_users, _gc_saved
     with _gc_lock:
         if _gc_users == 0:
-            _gc_saved = cast(tuple[int, int, int], gc.get_threshold())
+            _gc_saved = gc.get_threshold()
             first, *older = _gc_saved
             if 0 < first < young:
                 gc.set_threshold(young, *older)
