@@ -12,15 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from rules.metrics import metric
-from rules.registry import Registry, Workflow
+from rules.registry import Registry, UnknownWorkflowError, Workflow
 from rules.reset import reset_week
 from rules.sources import spec
 
 STAGE_OWNER = "stage-owner"
-
-
-class UnknownWorkflowError(LookupError):
-    """The workflow id is not in the registry; the message lists the known ones."""
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,9 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from rules import metrics
-from rules.escalation_map import UnknownWorkflowError
 from rules.facts import ReviewState, WeekScore
 from rules.metrics import METRIC_NAMES, Value, plain_number
-from rules.registry import Registry, Threshold, Workflow
+from rules.registry import Registry, Threshold, UnknownWorkflowError, Workflow
 from rules.weeks import monday, week_bounds, weeks_between
 
 STOP_AFTER_WEEKS = 3

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console, Group
@@ -23,10 +23,12 @@ from accountability.cli.options import RegistryOption
 from accountability.cli.text import safe_text
 from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import load_settings
-from accountability.usecases import baseline as usecase
 from accountability.usecases import databases
 from rules.baseline import DEFAULT_WEEKS, NotEnoughWeeksError
 from rules.metrics import plain_number
+
+if TYPE_CHECKING:
+    from accountability.usecases import baseline as usecase
 
 out = Console(width=None if sys.stdout.isatty() else 120, emoji=False)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 120, emoji=False)
@@ -88,6 +90,8 @@ def baseline_command(
 ) -> None:
     """Median, quartiles and range of the six metrics over the last finished weeks, with a
     proposed threshold for each (and its rule): the product proposes, a person applies."""
+    from accountability.usecases import baseline as usecase  # this command's alone
+
     settings = load_settings()
     registry_path = registry or settings.registry
     loaded = load_registry_file(registry_path)

@@ -37,8 +37,7 @@ from accountability.memory import freeze_imports
 from accountability.sources.jira import check_jql_with_jira
 from accountability.usecases import databases, governance, records
 from connectors.http import warm_ssl_context
-from rules.escalation_map import UnknownWorkflowError
-from rules.registry import Registry, RegistryError
+from rules.registry import Registry, RegistryError, UnknownWorkflowError
 from rules.weeks import parse_week
 from storage import evaluations as store
 from storage.engine import session_scope

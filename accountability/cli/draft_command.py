@@ -21,13 +21,6 @@ from accountability.config.errors import UsageError
 from accountability.config.settings import load_settings
 from accountability.sources.jira import open_jira
 from accountability.sources.pagerduty import open_pagerduty
-from accountability.usecases.draft import (
-    DraftRequest,
-    build_draft,
-    period_ending,
-    write_new_file,
-)
-from rules.draft import NoDataError, slug
 from rules.registry.models import ID_PATTERN
 
 out = Console(emoji=False, highlight=False)
@@ -58,7 +51,15 @@ def registry_draft(
         "--until", help="End of the period, an ISO date or time in UTC (default: now).")] = None,
 ) -> None:
     """Propose a registry for one workflow from the last --days of Jira and PagerDuty."""
-    from accountability.messages.draft_yaml import TODO, render_draft  # this command's alone
+    # This command's alone: every other command starts without them.
+    from accountability.messages.draft_yaml import TODO, render_draft
+    from accountability.usecases.draft import (
+        DraftRequest,
+        build_draft,
+        period_ending,
+        write_new_file,
+    )
+    from rules.draft import NoDataError, slug
 
     projects = tuple(jira_project or ())
     services = tuple(pagerduty_service or ())

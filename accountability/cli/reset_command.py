@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -27,9 +27,10 @@ from accountability.config.errors import UsageError
 from accountability.config.registry_file import load_registry_file
 from accountability.config.settings import load_settings
 from accountability.usecases import databases
-from accountability.usecases import reset as reset_usecase
-from rules.reset import DECISION_RIGHTS, ResetTracker
 from storage.engine import session_scope
+
+if TYPE_CHECKING:
+    from rules.reset import ResetTracker
 
 CONFIRM = "confirm"
 
@@ -62,6 +63,8 @@ def reset(
                          "decision-rights --by PERSON")
     if by is not None:
         raise UsageError("--by goes with `reset confirm decision-rights`")
+    from accountability.usecases import reset as reset_usecase  # this command's alone
+
     settings = load_settings()
     loaded = load_registry_file(registry or settings.registry)
     reset_usecase.the_reset(loaded.registry, args[0] if args else None)  # before the database
@@ -74,6 +77,9 @@ def reset(
 
 
 def _confirm(items: list[str], by: str | None, as_json: bool, registry: Path | None) -> None:
+    from accountability.usecases import reset as reset_usecase  # this command's alone
+    from rules.reset import DECISION_RIGHTS
+
     if items != [DECISION_RIGHTS]:
         raise UsageError(f"usage: accountability reset confirm {DECISION_RIGHTS} --by PERSON")
     if by is None:

@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accountability.clock import Clock, system_clock
 from accountability.config.errors import UsageError
 from rules import baseline as rules
-from rules.escalation_map import UnknownWorkflowError
-from rules.registry import LoadedRegistry
+from rules.registry import LoadedRegistry, UnknownWorkflowError
 from rules.weeks import previous_weeks, week_of
 from storage import evaluations as store
 

@@ -4,7 +4,7 @@ Pure: takes the registry's text, returns models or every problem found. Reading 
 `accountability.registry_file`'s job.
 """
 
-from .issues import RegistryError, RegistryIssue
+from .issues import RegistryError, RegistryIssue, UnknownWorkflowError
 from .load import LoadedRegistry, parse_registry
 from .models import (
     INCIDENT_STAGE_KEY,
@@ -58,6 +58,7 @@ __all__ = [
     "Stage",
     "Threshold",
     "TicketSource",
+    "UnknownWorkflowError",
     "Workflow",
     "parse_registry",
 ]

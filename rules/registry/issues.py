@@ -65,3 +65,7 @@ class RegistryError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(str(issue) for issue in self.issues)
+
+
+class UnknownWorkflowError(LookupError):
+    """The workflow id is not in the registry; the message lists the known ones."""
