@@ -300,12 +300,11 @@ def dialect_insert(session: Session, table: Table) -> Any:
 
 def _dedupe(rows: Sequence[Row], conflict: Sequence[str], *, keep: str) -> list[Row]:
     key_of = itemgetter(*conflict)  # a tuple for several columns, the value for one
-    by_key: dict[Any, Row] = {}
     try:
-        if keep == "last":
-            for row in rows:
-                by_key[key_of(row)] = row
-        else:
+        # In C: each key at its first row's place, holding its last row.
+        by_key: dict[Any, Row] = dict(zip(map(key_of, rows), rows, strict=True))
+        if keep == "first" and len(by_key) < len(rows):  # a key repeats: its first row wins
+            by_key = {}
             for row in rows:
                 by_key.setdefault(key_of(row), row)
     except KeyError:

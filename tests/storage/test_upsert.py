@@ -155,6 +155,30 @@ def test_insert_ignore_keeps_the_first_version(session: Session) -> None:
     ]
 
 
+def test_insert_ignore_keeps_a_repeated_keys_first_row_and_the_rows_order(
+    session: Session,
+) -> None:
+    first = _alert("f2|email|maria") | {"payload": {"item": "SUP-2", "version": "first"}}
+    later = _alert("f2|email|maria") | {"payload": {"item": "SUP-2", "version": "later"}}
+    batch = [first, _alert("f1|email|maria"), later]
+    assert insert_ignore(session, AlertOutbox, batch, ["dedup_key"]) == 2
+    session.commit()
+    rows = session.execute(
+        select(AlertOutbox.dedup_key, AlertOutbox.payload).order_by(AlertOutbox.id)
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        ("f2|email|maria", {"item": "SUP-2", "version": "first"}),
+        ("f1|email|maria", {"item": "SUP-1"}),
+    ]
+
+
+def test_a_row_without_its_conflict_column_is_named(session: Session) -> None:
+    with pytest.raises(ValueError, match=r"row lacks conflict columns \['dedup_key'\]"):
+        insert_ignore(session, AlertOutbox,
+                      [_alert("f1|email|maria"), {"kind": "unauthorized_change"}],
+                      ["dedup_key"])
+
+
 def test_insert_ignore_on_the_primary_key_by_default(session: Session) -> None:
     event = {
         "source_ref": "jira:1001:0",
