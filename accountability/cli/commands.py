@@ -132,6 +132,9 @@ def sync_command(
     with databases.open_database(settings.database_url) as factory, Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} records"),
         TimeElapsedColumn(), console=err, transient=True,
+        # Not on a terminal (cron, CI, a pipe) the bar shows nothing; its refresh thread would
+        # still redraw it ten times a second.
+        disable=not err.is_terminal,
     ) as bar:
         tasks: dict[str, TaskID] = {}
         lock = threading.Lock()

@@ -117,3 +117,43 @@ def test_map_is_written_0600_in_a_new_folder_0700(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert target.stat().st_mode & 0o777 == 0o600
     assert sorted(p.name for p in target.parent.iterdir()) == ["support.html"]  # no temp left
+
+
+def test_the_console_command_ends_as_python_would(tmp_path: Path) -> None:
+    """`accountability.cli.entry.run` skips only the teardown of modules and objects: a
+    non-daemon thread is waited for, atexit handlers run, piped output is complete, in order."""
+    code = (
+        "import atexit, sys, threading, time\n"
+        "from accountability.cli import entry\n"
+        "atexit.register(lambda: print('atexit handler ran', flush=True))\n"
+        "threading.Thread(target=lambda: (time.sleep(0.3), print('thread finished'))).start()\n"
+        "sys.argv = ['accountability', '--help']\n"
+        "entry.run()\n"
+        "print('never printed: run() ends the process')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Usage: accountability" in out and "never printed" not in out
+    assert out.index("Usage: accountability") < out.index("thread finished") < out.index(
+        "atexit handler ran")
+
+
+@pytest.mark.parametrize(("code", "status", "said"), [
+    (None, 0, ""), (0, 0, ""), (2, 2, ""), ("bad input", 1, "bad input\n")])
+def test_exit_codes_are_pythons(
+    code: object, status: int, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from accountability.cli.entry import exit_status
+
+    assert exit_status(code) == status
+    assert capsys.readouterr().err == said
+
+
+def test_a_failing_command_gives_its_exit_code_and_message_through_the_console_command(
+    tmp_path: Path,
+) -> None:
+    result = run("sync", "--registry", str(tmp_path / "missing.yaml"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "missing.yaml" in result.stderr and "Traceback" not in result.stderr
