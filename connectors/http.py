@@ -374,7 +374,7 @@ def parse_json(response: httpx.Response, profile: ApiProfile) -> Any:
             url=url,
         )
     try:
-        return _decode(response)
+        decoded = _decode(response)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MalformedResponseError(
             f"the server at {url} answered HTTP {response.status_code} with a body that is not "
@@ -382,6 +382,21 @@ def parse_json(response: httpx.Response, profile: ApiProfile) -> Any:
             status=response.status_code,
             url=url,
         ) from exc
+    release_stream(response)
+    return decoded
+
+
+def release_stream(response: httpx.Response) -> None:
+    """Let a read response go with its last reference, body and all.
+
+    httpx's response and its stream refer to each other (`BoundSyncStream` keeps the
+    response), so every response was garbage only the cycle collector could free, holding its
+    body (a Jira changelog page is a megabyte or more) until a collection ran. Its body is
+    read and kept (`response.content` still answers); only the spent stream is dropped."""
+    response.stream = _SPENT
+
+
+_SPENT = httpx.ByteStream(b"")
 
 
 def _decode(response: httpx.Response) -> Any:

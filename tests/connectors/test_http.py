@@ -224,6 +224,30 @@ def test_parse_json_reads_every_json_body(
     assert parse_json(_response(content, content_type), JIRA) == expected
 
 
+def test_a_parsed_response_is_freed_with_its_last_reference() -> None:
+    """httpx's response and its stream refer to each other: without `release_stream` a read
+    response (and its body, a megabyte for a Jira changelog page) waited for the cycle
+    collector; after `parse_json` it goes when the caller drops it, body still readable."""
+    import gc
+    import weakref
+
+    client = httpx.Client(transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, json={"values": list(range(1000))})))
+    was_enabled = gc.isenabled()
+    gc.disable()  # only reference counting may free it
+    try:
+        response = client.get("https://example.atlassian.net/rest/api/3/search/jql")
+        assert parse_json(response, JIRA) == {"values": list(range(1000))}
+        assert response.json() == {"values": list(range(1000))}  # the body is still there
+        gone = weakref.ref(response)
+        del response
+        assert gone() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+        client.close()
+
+
 def test_parse_json_calls_a_body_that_is_not_json_malformed() -> None:
     with pytest.raises(MalformedResponseError, match="not JSON"):
         parse_json(_response(b"{'id': 1", "application/json"), JIRA)
