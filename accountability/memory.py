@@ -105,8 +105,11 @@ SYNC_YOUNG_THRESHOLD: Final = 25_000
 default is 700. A sync allocates its pages' and rows' dicts by the hundred thousand and frees
 most of them by reference counting when a batch is written; at 700, each was walked once or
 twice by the collector before that (1,950 issues: 200 young and 18 middle collections, 60 to
-100 ms). At 25,000 most die unwalked. Cycles still go: a few thousand per run (HTTP and thread
-pool objects), collected every 25,000 allocations instead of every 700."""
+100 ms). At 25,000 most die unwalked. Cycles still go, collected every 25,000 allocations
+instead of every 700: a few thousand small objects per run (SQLAlchemy's statement columns,
+tenacity's retry objects). A cycle that held a large object would now hold it longer: the one
+that did, httpx's response and its stream holding a page's body, is broken as the page is read
+(`connectors.http.release_stream`); without that, 50,000 cost 27 MB at 100k issues."""
 
 _gc_lock = threading.Lock()
 _gc_users = 0
