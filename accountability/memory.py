@@ -109,7 +109,8 @@ twice by the collector before that (1,950 issues: 200 young and 18 middle collec
 instead of every 700: a few thousand small objects per run (SQLAlchemy's statement columns,
 tenacity's retry objects). A cycle that held a large object would now hold it longer: the one
 that did, httpx's response and its stream holding a page's body, is broken as the page is read
-(`connectors.http.release_stream`); without that, 50,000 cost 27 MB at 100k issues."""
+(`connectors.http.release_stream`), most likely what made 50,000 / 20 / 20 cost 27 MB at
+100k issues when it was tried before."""
 
 _gc_lock = threading.Lock()
 _gc_users = 0
